@@ -1,0 +1,255 @@
+"""The decoded-packet model shared by every stage of the pipeline.
+
+source -> decode -> analyse -> present.  A source yields :class:`Record`s; the
+decoder turns each into a :class:`Packet` whose protocol layers are trees of
+:class:`Field`s; analysis adds fields and notes; presenters only read.
+
+Every field carries its Wireshark display-filter name (``sctp.data_tsn``), its
+value, and the byte offset and length *in the frame* so that a UI can
+highlight it.  Field names and types are declared in
+:mod:`sctpinspect.registry`.
+
+Hot path: these classes use ``__slots__`` and positional constructors because
+hundreds of thousands of packets are decoded per run.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+# Expert-note severities, in Wireshark's order (chat < note < warn < error).
+CHAT, NOTE, WARN, ERROR = "chat", "note", "warn", "error"
+SEVERITY_RANK = {CHAT: 0, NOTE: 1, WARN: 2, ERROR: 3}
+
+
+class Field:
+    """One decoded item: a named value at ``offset``/``length`` in the frame.
+
+    ``name`` is the Wireshark filter name (``sctp.chunk_type``), or a
+    protocol/subtree name (``sctp``, ``sctp.chunk``, ``sctp.parameter``).
+    ``show`` optionally overrides the text line shown in the detail tree; when
+    None the tree uses the registry label and formatted value.
+    """
+
+    __slots__ = ("name", "value", "offset", "length", "show", "children")
+
+    def __init__(self, name: str, value: Any, offset: int, length: int,
+                 show: str | None = None, children: list | None = None):
+        self.name = name
+        self.value = value
+        self.offset = offset
+        self.length = length
+        self.show = show
+        self.children = children
+
+    def add(self, name: str, value: Any, offset: int, length: int,
+            show: str | None = None) -> "Field":
+        """Append a child field and return it."""
+        f = Field(name, value, offset, length, show)
+        if self.children is None:
+            self.children = [f]
+        else:
+            self.children.append(f)
+        return f
+
+    def append(self, field: "Field") -> "Field":
+        if self.children is None:
+            self.children = [field]
+        else:
+            self.children.append(field)
+        return field
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Value of the first *direct* child called ``name``."""
+        if self.children:
+            for c in self.children:
+                if c.name == name:
+                    return c.value
+        return default
+
+    def find(self, name: str) -> "Field | None":
+        """First field called ``name`` in this subtree (depth first)."""
+        for f in self.walk():
+            if f.name == name:
+                return f
+        return None
+
+    def all(self, name: str) -> list:
+        """Values of every field called ``name`` in this subtree, in tree order."""
+        return [f.value for f in self.walk() if f.name == name]
+
+    def walk(self) -> Iterator["Field"]:
+        """This field and all its descendants, depth first, in tree order."""
+        stack = [self]
+        while stack:
+            f = stack.pop()
+            yield f
+            if f.children:
+                stack.extend(reversed(f.children))
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        n = len(self.children) if self.children else 0
+        return f"Field({self.name!r}, {self.value!r}, @{self.offset}+{self.length}, {n} children)"
+
+
+class Chunk(Field):
+    """An SCTP chunk: a ``sctp.chunk`` subtree with its header decoded.
+
+    ``type``/``flags``/``clen`` are the chunk header; ``offset``/``length`` the
+    bytes it covers in the frame (including padding actually present).
+    """
+
+    __slots__ = ("type", "flags", "clen")
+
+    def __init__(self, ctype: int, flags: int, clen: int, offset: int, length: int,
+                 show: str | None = None):
+        Field.__init__(self, "sctp.chunk", ctype, offset, length, show, [])
+        self.type = ctype
+        self.flags = flags
+        self.clen = clen
+
+
+class Note:
+    """An expert note: what is wrong, where, and which rule says so.
+
+    ``offset``/``length`` locate it in the frame; ``rfc`` cites the rule
+    (``"RFC 9260 3.2"``); ``key`` is a stable machine id
+    (``"sctp.chunk_length.bad"``) that diagnostics and tests match on.
+    """
+
+    __slots__ = ("severity", "group", "message", "offset", "length", "rfc", "key")
+
+    def __init__(self, severity: str, group: str, message: str, offset: int = 0,
+                 length: int = 0, rfc: str | None = None, key: str | None = None):
+        self.severity = severity
+        self.group = group
+        self.message = message
+        self.offset = offset
+        self.length = length
+        self.rfc = rfc
+        self.key = key
+
+    def as_dict(self) -> dict:
+        return {"severity": self.severity, "group": self.group, "message": self.message,
+                "offset": self.offset, "length": self.length, "rfc": self.rfc, "key": self.key}
+
+    def __repr__(self) -> str:  # pragma: no cover
+        return f"Note({self.severity}, {self.key or self.group}: {self.message} @{self.offset})"
+
+
+class Record:
+    """One frame as a source delivers it, before decoding.
+
+    ``number`` is the 1-based record number in the file (or capture order);
+    ``ts`` seconds since the epoch as float; ``ts_ns`` the exact integer
+    nanoseconds; ``linktype`` the LINKTYPE_* value; ``direction`` is
+    "in"/"out"/None (pcapng epb_flags or PACKET_OUTGOING on a live socket).
+    """
+
+    __slots__ = ("number", "ts_ns", "data", "wirelen", "linktype", "interface",
+                 "comment", "direction", "offset")
+
+    def __init__(self, number: int, ts_ns: int, data: bytes, wirelen: int, linktype: int,
+                 interface: int = 0, comment: str | None = None, direction: str | None = None,
+                 offset: int = 0):
+        self.number = number
+        self.ts_ns = ts_ns
+        self.data = data
+        self.wirelen = wirelen
+        self.linktype = linktype
+        self.interface = interface
+        self.comment = comment
+        self.direction = direction
+        self.offset = offset  # byte offset of the record in its file, for error messages
+
+    @property
+    def ts(self) -> float:
+        return self.ts_ns / 1e9
+
+
+class Packet:
+    """A decoded frame.
+
+    ``layers``: top-level protocol trees in order (``frame``, ``eth``/``sll``,
+    ``ip``/``ipv6``, optionally ``udp``, ``sctp``; for an ICMP error quoting an
+    SCTP packet: ``icmp``/``icmpv6`` whose subtree holds the quoted ``sctp``).
+    Quick-access attributes give the SCTP view that analysis needs without
+    walking trees; they describe the *outer* SCTP packet and are None/empty
+    when the frame carries no SCTP (``is_sctp`` False).
+
+    ``checksum_status``: "good", "bad", "zero" (offload / RFC 9653, not an
+    error), "adler32" (legacy RFC 2960 checksum that verifies), "unverified"
+    (verification off or packet truncated).
+    """
+
+    __slots__ = ("record", "layers", "notes", "ip_version", "src", "dst",
+                 "sport", "dport", "vtag", "checksum", "checksum_expected",
+                 "checksum_status", "chunks", "sctp", "sctp_offset", "encap",
+                 "icmp", "analysis", "buffers")
+
+    def __init__(self, record: Record):
+        self.record = record
+        self.layers: list[Field] = []
+        self.notes: list[Note] = []
+        self.ip_version = 0
+        self.src: str | None = None
+        self.dst: str | None = None
+        self.sport = 0
+        self.dport = 0
+        self.vtag = 0
+        self.checksum = 0
+        self.checksum_expected: int | None = None
+        self.checksum_status: str | None = None
+        self.chunks: list[Chunk] = []
+        self.sctp: Field | None = None       # the outer sctp layer
+        self.sctp_offset = -1
+        self.encap: str | None = None        # "udp" for RFC 6951 SCTP over UDP
+        self.icmp: Field | None = None       # ICMP layer quoting an SCTP header
+        self.analysis: dict | None = None    # filled by sctpinspect.analysis
+        # Extra byte sources, as Wireshark has them: {"Reassembled IPv4": bytes}.
+        # Fields of a layer decoded from such a buffer carry offsets into it;
+        # the layer Field's name is recorded in ``buffers`` under "layer:<name>".
+        self.buffers: dict | None = None
+
+    # -- convenient views -------------------------------------------------
+    @property
+    def number(self) -> int:
+        return self.record.number
+
+    @property
+    def ts(self) -> float:
+        return self.record.ts_ns / 1e9
+
+    @property
+    def data(self) -> bytes:
+        return self.record.data
+
+    @property
+    def is_sctp(self) -> bool:
+        return self.sctp is not None
+
+    def note(self, severity: str, group: str, message: str, offset: int = 0,
+             length: int = 0, rfc: str | None = None, key: str | None = None) -> Note:
+        n = Note(severity, group, message, offset, length, rfc, key)
+        self.notes.append(n)
+        return n
+
+    def walk(self) -> Iterator[Field]:
+        """Every field of every layer, depth first, in tree (= tshark) order."""
+        for layer in self.layers:
+            yield from layer.walk()
+
+    def values(self, name: str) -> list:
+        """All values of the field ``name`` in the frame, in tree order."""
+        return [f.value for f in self.walk() if f.name == name]
+
+    def first(self, name: str, default: Any = None) -> Any:
+        for f in self.walk():
+            if f.name == name:
+                return f.value
+        return default
+
+    def layer(self, name: str) -> Field | None:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        return None

@@ -1,0 +1,162 @@
+"""Field registry: every field name the decoders emit, with its label and type.
+
+Names, types and bases follow Wireshark (``tshark -G fields``) so that
+``read -T fields``, ``-V`` and display filters speak the language users know.
+Each decoder module declares its fields with :func:`register` (or
+:func:`register_table`) at import time; the tests check every registered
+``sctp.*`` name against ``tshark -G fields``.
+
+The formatting in :func:`format_tshark` reproduces what tshark 4.0 prints for
+``-T fields``: unsigned integers in decimal or ``0x%0Nx`` by base, booleans as
+``1``/``0``, bytes as lower-case hex without separators, addresses as text.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+# Field types (Wireshark's FT_* names, so a spec reads like `tshark -G fields`).
+FT_NONE = "FT_NONE"
+FT_PROTOCOL = "FT_PROTOCOL"
+FT_BOOLEAN = "FT_BOOLEAN"
+FT_UINT8 = "FT_UINT8"
+FT_UINT16 = "FT_UINT16"
+FT_UINT24 = "FT_UINT24"
+FT_UINT32 = "FT_UINT32"
+FT_UINT64 = "FT_UINT64"
+FT_INT32 = "FT_INT32"
+FT_BYTES = "FT_BYTES"
+FT_IPv4 = "FT_IPv4"
+FT_IPv6 = "FT_IPv6"
+FT_ETHER = "FT_ETHER"
+FT_STRING = "FT_STRING"
+FT_STRINGZ = "FT_STRINGZ"
+FT_FRAMENUM = "FT_FRAMENUM"
+FT_RELATIVE_TIME = "FT_RELATIVE_TIME"
+FT_ABSOLUTE_TIME = "FT_ABSOLUTE_TIME"
+FT_DOUBLE = "FT_DOUBLE"
+
+BASE_NONE = "BASE_NONE"
+BASE_DEC = "BASE_DEC"
+BASE_HEX = "BASE_HEX"
+BASE_DEC_HEX = "BASE_DEC_HEX"
+BASE_HEX_DEC = "BASE_HEX_DEC"
+BASE_OCT = "BASE_OCT"
+
+_HEX_WIDTH = {FT_UINT8: 2, FT_UINT16: 4, FT_UINT24: 6, FT_UINT32: 8, FT_UINT64: 16}
+_INT_TYPES = frozenset(_HEX_WIDTH) | {FT_INT32, FT_FRAMENUM}
+
+
+class FieldSpec:
+    """What a field is: its label, type, display base and value names."""
+
+    __slots__ = ("name", "label", "ftype", "base", "strings", "bitmask", "description")
+
+    def __init__(self, name: str, label: str, ftype: str, base: str = BASE_NONE,
+                 strings: Mapping[int, str] | None = None, bitmask: int = 0,
+                 description: str = ""):
+        self.name = name
+        self.label = label
+        self.ftype = ftype
+        self.base = base
+        self.strings = strings
+        self.bitmask = bitmask
+        self.description = description
+
+    @property
+    def is_int(self) -> bool:
+        return self.ftype in _INT_TYPES
+
+
+FIELDS: dict[str, FieldSpec] = {}
+
+
+def register(name: str, label: str, ftype: str, base: str = BASE_NONE,
+             strings: Mapping[int, str] | None = None, bitmask: int = 0,
+             description: str = "") -> FieldSpec:
+    """Declare a field. Re-registering the same name replaces it (idempotent imports)."""
+    spec = FieldSpec(name, label, ftype, base, strings, bitmask, description)
+    FIELDS[name] = spec
+    return spec
+
+
+def register_table(rows) -> None:
+    """Declare many fields from rows ``(name, label, ftype[, base[, strings[, bitmask]]])``."""
+    for row in rows:
+        register(*row)
+
+
+def spec(name: str) -> FieldSpec | None:
+    return FIELDS.get(name)
+
+
+def format_tshark(name: str, value: Any) -> str:
+    """Format ``value`` of field ``name`` exactly as ``tshark -T fields`` does."""
+    s = FIELDS.get(name)
+    if value is None:
+        return ""
+    if s is None:
+        return _plain(value)
+    ft = s.ftype
+    if ft == FT_BOOLEAN:
+        return "1" if value else "0"
+    if ft in _HEX_WIDTH:
+        if s.base in (BASE_HEX, BASE_HEX_DEC):
+            return "0x%0*x" % (_HEX_WIDTH[ft], value)
+        if s.base == BASE_OCT:
+            return "0%o" % value
+        return str(value)
+    if ft == FT_BYTES:
+        return value.hex() if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
+    if ft == FT_RELATIVE_TIME:
+        return "%.9f" % value
+    if ft in (FT_NONE, FT_PROTOCOL):
+        return ""
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
+
+
+def format_value(name: str, value: Any) -> str:
+    """Human text of a value for the detail tree: ``Chunk type: DATA (0)``."""
+    s = FIELDS.get(name)
+    if value is None:
+        return ""
+    if s is None:
+        return _plain(value)
+    ft = s.ftype
+    if ft == FT_BOOLEAN:
+        return "True" if value else "False"
+    if ft in _HEX_WIDTH or ft == FT_INT32:
+        if s.base in (BASE_HEX, BASE_HEX_DEC) and ft in _HEX_WIDTH:
+            num = "0x%0*x" % (_HEX_WIDTH[ft], value)
+        else:
+            num = str(value)
+        if s.strings is not None:
+            name_ = s.strings.get(value)
+            if name_ is not None:
+                return f"{name_} ({num})"
+            return f"Unknown ({num})"
+        return num
+    if ft == FT_BYTES:
+        b = bytes(value)
+        return b[:48].hex() + ("…" if len(b) > 48 else "")
+    if ft == FT_RELATIVE_TIME:
+        return "%.9f seconds" % value
+    return _plain(value)
+
+
+def tree_line(field) -> str:
+    """The detail-tree text for a :class:`~sctpinspect.model.Field`."""
+    if field.show is not None:
+        return field.show
+    s = FIELDS.get(field.name)
+    label = s.label if s is not None else field.name
+    if field.value is None or (s is not None and s.ftype in (FT_NONE, FT_PROTOCOL)):
+        return label
+    return f"{label}: {format_value(field.name, field.value)}"
