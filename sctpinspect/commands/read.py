@@ -1,0 +1,208 @@
+"""``sctpinspect read FILE``: decode a capture file and print its SCTP packets."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import CaptureFileError, UserError
+
+HELP = "decode a pcap/pcapng file and print its SCTP packets (summary, -V tree, JSON, tshark-style fields)"
+
+DESCRIPTION = """\
+Decode a pcap or pcapng file (or standard input with `-`) and print one line
+per SCTP packet:
+
+  number  time  src:sport -> dst:dport  vtag  [checksum mark]  chunks...  [notes]
+
+for example
+
+      5    0.001251 192.168.170.8:7 -> 192.168.170.56:7 vtag=0xce0c78b4 DATA(tsn=0 sid=0 ssn=0 ppid=0 len=16) ...
+
+Frames that carry no SCTP are skipped and counted in a last line on stderr
+("1894 frames, 23 SCTP").  CRC32c checksums are verified (unlike Wireshark's
+default): a wrong one shows "[CRC bad, expected 0x...]", an all-zero one
+"[CRC zero]" (checksum offload, or RFC 9653 zero checksum), a legacy RFC 2960
+Adler-32 one "[Adler-32]".  Expert notes (malformed chunks, protocol rule
+violations) follow the chunks in brackets.
+
+Output formats:
+  -V                  the full decode tree of every layer, indented like
+                      Wireshark; add --field-names to see each line's
+                      display-filter name
+  -T json             one JSON object per packet (JSON Lines) with the chunks,
+                      their fields, the notes and the whole tree with byte
+                      offsets and lengths
+  -T fields -e F ...  the values of the given fields, one line for EVERY frame
+                      of the file (SCTP or not, so frame numbers line up),
+                      byte for byte what `tshark -T fields` prints; -E options
+                      as tshark: header=y|n, separator=/t|/s|<char>,
+                      occurrence=f|l|a|N, aggregator=,|/s|<char>,
+                      quote=d|s|n, bom=y|n
+
+TSNs are absolute by default (as stacks log them); tshark's default is
+relative TSNs, so compare with `tshark -o sctp.relative_tsns:FALSE` or use
+--relative-tsn here.
+
+Exit status: 0 on success; 1 when the file is missing, unreadable or corrupt
+(every good record before the damage is printed first, then a one-line error
+giving the byte offset); 2 for bad options.
+
+Examples:
+  sctpinspect read trace.pcapng
+  sctpinspect read -V --field-names -c 1 trace.pcap
+  sctpinspect read -Y 'sctp.chunk_type == 6' trace.pcap
+  sctpinspect read -T fields -E header=y -e frame.number -e sctp.data_tsn trace.pcap
+  tcpdump -w - -i eth0 sctp | sctpinspect read -
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
+    p.add_argument("-c", "--count", type=int, metavar="N",
+                   help="stop after N packets shown (in -T fields mode: N frames, like tshark -c)")
+    p.add_argument("-t", dest="time_mode", default="r", metavar="FORMAT",
+                   choices=("r", "a", "ad", "u", "ud", "d", "dd", "e"),
+                   help="time column as tshark -t: r relative to the first frame (default), "
+                        "a absolute local time, ad with date, u/ud in UTC, d delta from the "
+                        "previous frame, dd from the previous shown packet, e epoch seconds")
+    p.add_argument("-V", "--verbose", action="store_true",
+                   help="print the full decode tree of each packet")
+    p.add_argument("--field-names", action="store_true",
+                   help="with -V: show each tree line's display-filter name")
+    p.add_argument("-T", dest="format", default="text", choices=("text", "json", "fields"),
+                   help="output format: text (default; summary lines, or the tree with -V), "
+                        "json (one object per packet), fields (tshark -T fields, needs -e)")
+    p.add_argument("-e", dest="fields", action="append", metavar="FIELD",
+                   help="with -T fields: a field to print, Wireshark name (repeatable)")
+    p.add_argument("-E", dest="field_options", action="append", metavar="OPT=VALUE",
+                   help="with -T fields: header=y|n separator=/t|/s|C occurrence=f|l|a|N "
+                        "aggregator=,|/s|C quote=d|s|n bom=y|n (repeatable)")
+    p.add_argument("-Y", dest="display_filter", metavar="FILTER",
+                   help="display filter, Wireshark syntax (e.g. 'sctp.chunk_type == 1 && ip.src == 10.0.0.1')")
+    p.add_argument("--relative-tsn", action="store_true",
+                   help="show TSNs relative to the first one seen (tshark's default); default absolute")
+    p.add_argument("--no-checksum", action="store_true",
+                   help="do not verify CRC32c checksums (faster; checksum status 'unverified')")
+    p.add_argument("--udp-port", type=int, action="append", metavar="N",
+                   help="UDP port carrying SCTP over UDP, RFC 6951 (default 9899; repeatable)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="never show the progress bar (it appears only for long reads, "
+                        "on a terminal, when stdout is redirected)")
+
+
+def _decode_options(args):
+    from ..decode import DecodeOptions
+    ports = tuple(args.udp_port) if args.udp_port else (9899,)
+    for port in ports:
+        if not 0 < port < 65536:
+            raise UserError(f"--udp-port {port}: not a UDP port (1-65535)")
+    return DecodeOptions(verify_checksum=not args.no_checksum, udp_ports=ports,
+                         relative_tsn=args.relative_tsn)
+
+
+def run(args) -> int:
+    from ..output.progress import ReadProgress
+    from ..pipeline import Pipeline, compile_display_filter, open_records, stderr_line
+
+    if args.count is not None and args.count < 1:
+        raise UserError(f"-c {args.count}: the packet count must be at least 1")
+    fmt = args.format
+    if fmt == "fields":
+        from ..output.fields import FieldOptions, FieldsPrinter
+        printer = FieldsPrinter(args.fields or [], FieldOptions.parse(args.field_options))
+    elif args.fields or args.field_options:
+        raise UserError("-e and -E need -T fields")
+    options = _decode_options(args)
+    predicate = compile_display_filter(args.display_filter)
+    records = open_records(args.file)
+    progress = ReadProgress(args.file, enabled=False if args.no_progress else None)
+    pipe = Pipeline(records, options, predicate=predicate,
+                    on_record=(lambda r: progress.tick(r.offset)) if progress.enabled else None)
+    if fmt == "fields":
+        from ..output.fields import known_field
+        bad = [f for f in printer.names if not known_field(f)]
+        if bad:
+            raise UserError(f"unknown field{'s' if len(bad) > 1 else ''}: {', '.join(bad)} "
+                            "(names are Wireshark's display-filter names; `sctpinspect read -V "
+                            "--field-names` shows them)")
+
+    out = sys.stdout
+    buf: list[str] = []
+    limit = args.count
+    shown = 0
+    try:
+        try:
+            if fmt == "fields":
+                shown = _run_fields(pipe, printer, buf, out, limit)
+            else:
+                shown = _run_packets(pipe, args, buf, out, limit)
+        finally:
+            if buf:
+                out.write("\n".join(buf) + "\n")
+            out.flush()
+            progress.close()
+    except CaptureFileError:
+        stderr_line(_counts(pipe, shown))
+        raise
+    if fmt != "fields":
+        stderr_line(_counts(pipe, shown))
+    return 0
+
+
+def _counts(pipe, shown: int) -> str:
+    from ..output.text import summary_counts
+    return summary_counts(pipe.frames, pipe.sctp, pipe.icmp, shown)
+
+
+_FLUSH = 2048
+
+
+def _run_fields(pipe, printer, buf, out, limit) -> int:
+    append = buf.append
+    line = printer.line
+    if printer.opt.header or printer.opt.bom:
+        append(printer.header() if printer.opt.header else "\ufeff")
+    n = 0
+    for pkt, shown in pipe:
+        if not shown:
+            continue
+        append(line(pkt))
+        n += 1
+        if len(buf) >= _FLUSH:
+            out.write("\n".join(buf) + "\n")
+            buf.clear()
+        if limit is not None and n >= limit:
+            break
+    return n
+
+
+def _run_packets(pipe, args, buf, out, limit) -> int:
+    from ..output.text import SummaryPrinter
+    summary = SummaryPrinter(args.time_mode)
+    fmt = args.format
+    if fmt == "json":
+        from ..output.jsonout import packet_json
+    elif args.verbose:
+        from ..output.tree import tree_text
+    append = buf.append
+    field_names = args.field_names
+    n = 0
+    for pkt, shown in pipe:
+        t = summary.time
+        if t.first is None:
+            t.first = pkt.record.ts_ns
+        if shown and (pkt.sctp is not None or pkt.icmp is not None):
+            if fmt == "json":
+                append(packet_json(pkt, summary.chunk_summary, t.format(pkt.record.ts_ns)))
+            elif args.verbose:
+                append(tree_text(pkt, field_names))
+            else:
+                append(summary.line(pkt))
+            n += 1
+            if len(buf) >= _FLUSH:
+                out.write("\n".join(buf) + "\n")
+                buf.clear()
+        t.prev = pkt.record.ts_ns
+        if limit is not None and n >= limit:
+            break
+    return n

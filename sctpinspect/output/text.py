@@ -1,0 +1,197 @@
+"""One-line packet summaries (``sctpinspect read FILE``) and the time column.
+
+A line is::
+
+    12   0.000783 10.0.0.1:2905 -> 10.0.0.2:2905 vtag=0x3761a746 [CRC bad, expected 0x1c2d3e4f] DATA(tsn=.. sid=.. ssn=.. ppid=.. len=..) SACK(...) [warn: ...]
+
+The chunk text comes from :func:`sctpinspect.decode.sctp.chunk_summary` (the
+dissector owns what a chunk looks like); runs of identical chunks are folded
+(``ABORT(T=0) x16143``).  This is the hot path of ``read``: one f-string per
+packet, no tree walks.
+"""
+from __future__ import annotations
+
+import time as _time
+
+# checksum_status -> mark printed after the vtag (good/unverified print nothing)
+_ZERO_MARK = "[CRC zero]"
+_ADLER_MARK = "[Adler-32]"
+
+TIME_MODES = ("r", "a", "ad", "u", "ud", "d", "dd", "e")
+_MAX_NOTES = 4          # notes shown on one line; the rest are counted
+_SKIP_NOTE_KEYS = frozenset({"sctp.checksum_bad.expert"})   # already in the CRC mark
+
+
+def _load_chunk_summary():
+    try:
+        from ..decode.sctp import chunk_summary  # type: ignore
+        return chunk_summary
+    except ImportError:
+        return _fallback_chunk_summary
+
+
+def _fallback_chunk_summary(chunk) -> str:
+    """Chunk type name only; used until/unless the dissector offers chunk_summary."""
+    from .. import registry
+    s = registry.spec("sctp.chunk_type")
+    name = s.strings.get(chunk.type) if s is not None and s.strings else None
+    return name or f"chunk{chunk.type}"
+
+
+def endpoint(addr, port) -> str:
+    if addr is None:
+        return f"?:{port}"
+    if ":" in addr:
+        return f"[{addr}]:{port}"
+    return f"{addr}:{port}"
+
+
+class TimeFormatter:
+    """The time column, as tshark's ``-t`` modes (microsecond precision).
+
+    r  seconds since the first frame of the file   (default)
+    a  absolute local time of day; ad with the date; u / ud the same in UTC
+    d  delta since the previous frame in the file;  dd since the previous shown line
+    e  seconds since the epoch
+    """
+
+    __slots__ = ("mode", "first", "prev", "prev_shown")
+
+    def __init__(self, mode: str = "r"):
+        if mode not in TIME_MODES:
+            from ..errors import UserError
+            raise UserError(f"-t {mode}: use one of {', '.join(TIME_MODES)}")
+        self.mode = mode
+        self.first = None
+        self.prev = None
+        self.prev_shown = None
+
+    def format(self, ts_ns: int) -> str:
+        m = self.mode
+        if m == "r":
+            return _secs(ts_ns - self.first)
+        if m == "e":
+            return _secs(ts_ns)
+        if m == "d":
+            return _secs(ts_ns - (self.prev if self.prev is not None else ts_ns))
+        if m == "dd":
+            out = _secs(ts_ns - (self.prev_shown if self.prev_shown is not None else ts_ns))
+            self.prev_shown = ts_ns
+            return out
+        sec, ns = divmod(ts_ns, 1_000_000_000)
+        tm = _time.gmtime(sec) if m in ("u", "ud") else _time.localtime(sec)
+        fmt = "%Y-%m-%d %H:%M:%S" if m in ("ad", "ud") else "%H:%M:%S"
+        return "%s.%06d" % (_time.strftime(fmt, tm), ns // 1000)
+
+
+def _secs(ns: int) -> str:
+    if ns < 0:
+        s, frac = divmod(-ns, 1_000_000_000)
+        return "-%d.%06d" % (s, frac // 1000)
+    s, frac = divmod(ns, 1_000_000_000)
+    return "%d.%06d" % (s, frac // 1000)
+
+
+class SummaryPrinter:
+    """Makes the one-line summary of an SCTP packet."""
+
+    def __init__(self, time_mode: str = "r"):
+        self.time = TimeFormatter(time_mode)
+        self.chunk_summary = _load_chunk_summary()
+
+    def seen(self, pkt) -> None:
+        """Every frame read goes through here (for relative and delta times)."""
+        t = self.time
+        ts = pkt.record.ts_ns
+        if t.first is None:
+            t.first = ts
+
+    def after(self, pkt) -> None:
+        """After a frame was handled (shown or not): it becomes the delta base."""
+        self.time.prev = pkt.record.ts_ns
+
+    def line(self, pkt) -> str:
+        rec = pkt.record
+        t = self.time.format(rec.ts_ns)
+        if pkt.sctp is None:
+            return self._icmp_line(pkt, t)
+        parts = [f"{rec.number:5d} {t:>11} {endpoint(pkt.src, pkt.sport)} -> "
+                 f"{endpoint(pkt.dst, pkt.dport)} vtag=0x{pkt.vtag:08x}"]
+        if pkt.encap:
+            parts.append(f"[over {pkt.encap.upper()}]")
+        st = pkt.checksum_status
+        if st is not None and st != "good" and st != "unverified":
+            if st == "bad":
+                exp = pkt.checksum_expected
+                parts.append(f"[CRC bad, expected 0x{exp:08x}]" if exp is not None else "[CRC bad]")
+            elif st == "zero":
+                parts.append(_ZERO_MARK)
+            elif st == "adler32":
+                parts.append(_ADLER_MARK)
+            else:
+                parts.append(f"[checksum {st}]")
+        self._chunks(pkt.chunks, parts)
+        if pkt.notes:
+            self._notes(pkt.notes, parts)
+        return " ".join(parts)
+
+    def _chunks(self, chunks, parts) -> None:
+        if not chunks:
+            parts.append("(no chunks)")
+            return
+        summ = self.chunk_summary
+        prev = None
+        run = 0
+        for c in chunks:
+            s = summ(c)
+            if s == prev:
+                run += 1
+                continue
+            if prev is not None:
+                parts.append(prev if run == 1 else f"{prev} x{run}")
+            prev, run = s, 1
+        parts.append(prev if run == 1 else f"{prev} x{run}")
+
+    @staticmethod
+    def _notes(notes, parts) -> None:
+        shown = 0
+        hidden = 0
+        for n in notes:
+            if n.key in _SKIP_NOTE_KEYS:
+                continue
+            if shown < _MAX_NOTES:
+                parts.append(f"[{n.severity}: {n.message}]")
+                shown += 1
+            else:
+                hidden += 1
+        if hidden:
+            parts.append(f"[+{hidden} more notes]")
+
+    def _icmp_line(self, pkt, t: str) -> str:
+        """An ICMP error quoting an SCTP header (no outer SCTP)."""
+        icmp = pkt.icmp
+        quoted = icmp.find("sctp") if icmp is not None else None
+        outer = f"{endpoint(pkt.src, '')[:-1]}" if pkt.src else ""
+        if quoted is None:
+            return f"{pkt.record.number:5d} {t:>11} {icmp.name if icmp else '?'}"
+        src = icmp.find("ip.src") or icmp.find("ipv6.src")
+        dst = icmp.find("ip.dst") or icmp.find("ipv6.dst")
+        sport = quoted.get("sctp.srcport", 0)
+        dport = quoted.get("sctp.dstport", 0)
+        vtag = quoted.get("sctp.verification_tag", 0) or 0
+        q = (f"{endpoint(src.value if src else None, sport)} -> "
+             f"{endpoint(dst.value if dst else None, dport)} vtag=0x{vtag:08x}")
+        text = f"{pkt.record.number:5d} {t:>11} {icmp.name.upper()} error"
+        if outer:
+            text += f" from {outer.rstrip(':')}"
+        return f"{text} quoting SCTP {q}"
+
+
+def summary_counts(frames: int, sctp: int, icmp: int = 0, shown: int | None = None) -> str:
+    """The final stderr line: ``1894 frames, 23 SCTP``."""
+    s = f"{frames} frames, {sctp} SCTP"
+    if icmp:
+        s += f", {icmp} ICMP quoting SCTP"
+    if shown is not None and shown != sctp + icmp:
+        s += f", {shown} shown"
+    return s
