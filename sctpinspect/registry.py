@@ -108,7 +108,7 @@ def format_tshark(name: str, value: Any) -> str:
     if ft == FT_BYTES:
         return value.hex() if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
     if ft == FT_RELATIVE_TIME:
-        return "%.9f" % value
+        return format(value, ".9f")  # exact for Decimal (frame.time_epoch) and float
     if ft in (FT_NONE, FT_PROTOCOL):
         return ""
     return _plain(value)
@@ -147,7 +147,7 @@ def format_value(name: str, value: Any) -> str:
         b = bytes(value)
         return b[:48].hex() + ("…" if len(b) > 48 else "")
     if ft == FT_RELATIVE_TIME:
-        return "%.9f seconds" % value
+        return format(value, ".9f") + " seconds"
     return _plain(value)
 
 
