@@ -38,3 +38,13 @@ def tshark() -> str:
     if path is None:
         pytest.fail("tshark is required (apt-get install tshark): it is the test oracle")
     return path
+
+
+# --- kernel lab ------------------------------------------------------------
+# `@pytest.mark.kernel` tests need real kernel SCTP.  When this kernel has none,
+# sctpinspect.lab.pytest_plugin boots the virtme-ng lab VM once per session,
+# runs them inside and reports their outcomes here (see docs/kernel-lab.md).
+def pytest_configure(config):
+    from sctpinspect.lab import pytest_plugin
+    if not config.pluginmanager.is_registered(pytest_plugin):
+        config.pluginmanager.register(pytest_plugin, "sctpinspect-lab")

@@ -1,0 +1,1 @@
+"""Kernel SCTP lab: VM runner, netns/veth topologies, kernel SCTP peers."""

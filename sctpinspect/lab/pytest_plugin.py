@@ -1,0 +1,217 @@
+"""pytest plugin: run ``@pytest.mark.kernel`` tests on a kernel with SCTP.
+
+Registered by ``tests/conftest.py``.  Three modes:
+
+* the running kernel has SCTP (``socket(AF_INET, SOCK_STREAM, 132)`` works,
+  after ``modprobe sctp`` when root): kernel tests run directly;
+* otherwise the outer session replaces each collected kernel test by a
+  *proxy* item.  The first proxy to run boots the lab VM **once**
+  (:func:`sctpinspect.lab.vm.run_in_vm`), runs every selected kernel test
+  inside it with the same python and tree, and reads back a JSON report; each
+  proxy then passes, fails (with the inner traceback) or skips as its test
+  did inside.  If the VM cannot run, every kernel test FAILS with a one-line
+  reason (CI must fail loudly);
+* ``SCTPINSPECT_LAB=skip`` (a developer's local opt-out, never set by CI)
+  skips kernel tests when the kernel has no SCTP.
+
+Environment: ``SCTPINSPECT_LAB_TIMEOUT`` (whole VM run, default 540 s),
+``SCTPINSPECT_LAB_TEST_TIMEOUT`` (each test inside, default 120 s),
+``SCTPINSPECT_LAB_KERNEL`` (kernel image), ``SCTPINSPECT_LAB_KEEP=1`` (keep
+the run directory with the console log and report).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from . import vm
+
+INNER_ENV = "SCTPINSPECT_LAB_INNER"      # set inside the VM
+REPORT_ENV = "SCTPINSPECT_LAB_REPORT"    # where the inner run writes results
+
+
+def _inner() -> bool:
+    return os.environ.get(INNER_ENV) == "1"
+
+
+# --------------------------------------------------------------------------- inner side
+
+class _TestTimeout(Exception):
+    pass
+
+
+def _alarm(seconds: int):
+    def handler(signum, frame):
+        raise _TestTimeout(f"kernel test exceeded {seconds} s (SCTPINSPECT_LAB_TEST_TIMEOUT)")
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    return old
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Inside the lab (or on an SCTP host) bound each kernel test's run time."""
+    if item.get_closest_marker("kernel") is None or isinstance(item, KernelProxy):
+        yield
+        return
+    seconds = int(os.environ.get("SCTPINSPECT_LAB_TEST_TIMEOUT", "120"))
+    old = _alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def pytest_runtest_logreport(report):
+    path = os.environ.get(REPORT_ENV)
+    if not path or not _inner():
+        return
+    entry = {
+        "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+        "duration": report.duration, "longrepr": report.longreprtext if report.longrepr else "",
+        "sections": [[k, v] for k, v in report.sections],
+    }
+    if report.skipped and isinstance(report.longrepr, tuple):
+        entry["longrepr"] = report.longrepr[2]
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+# --------------------------------------------------------------------------- outer side
+
+class KernelLabFailure(Exception):
+    """A kernel test failed inside the lab VM (or the VM could not run)."""
+
+
+class KernelProxy(pytest.Item):
+    """Stands for a ``kernel`` test that runs inside the lab VM."""
+
+    def __init__(self, *, original: pytest.Item, **kw):
+        super().__init__(**kw)
+        self.original = original
+        self.own_markers = list(original.own_markers)
+        self.keywords.update(original.keywords)
+
+    def reportinfo(self):
+        return self.original.reportinfo()
+
+    def runtest(self):
+        lab = self.session.config.stash[_LAB_KEY]
+        results = lab.results(self.session)
+        phases = results.get(self.nodeid)
+        if phases is None:
+            raise KernelLabFailure(lab.missing_reason(self.nodeid))
+        for when in ("setup", "call", "teardown"):
+            r = phases.get(when)
+            if r is None:
+                continue
+            for name, content in r["sections"]:
+                self._report_sections.append((when, f"{name} (lab VM)", content))
+            if r["outcome"] == "failed":
+                raise KernelLabFailure(f"[in lab VM, {when}] {r['longrepr']}")
+            if r["outcome"] == "skipped":
+                pytest.skip(f"[in lab VM] {r['longrepr']}")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, KernelLabFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class _Lab:
+    """One VM run per session, on first use."""
+
+    def __init__(self):
+        self._results: dict | None = None
+        self._error: str | None = None
+        self.rundir: str | None = None
+        self.log: str | None = None
+        self.boot_seconds: float | None = None
+
+    def missing_reason(self, nodeid: str) -> str:
+        if self._error:
+            return self._error
+        tail = vm.log_tail(self.log) if self.log else ""
+        return (f"kernel lab: no result for {nodeid} from the VM (console log {self.log}):\n{tail}")
+
+    def results(self, session) -> dict:
+        if self._results is not None:
+            return self._results
+        self._results = {}
+        nodeids = [i.nodeid for i in session.items if isinstance(i, KernelProxy)]
+        repo = str(session.config.rootpath)
+        self.rundir = tempfile.mkdtemp(prefix="sctpinspect-lab-")
+        self.log = os.path.join(self.rundir, "console.log")
+        report = os.path.join(self.rundir, "report.jsonl")
+        script = os.path.join(self.rundir, "run.sh")
+        inner = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                 "-o", "addopts=", "--rootdir", repo, "-rs", *nodeids]
+        with open(script, "w") as f:
+            f.write("set -u\n")
+            f.write(f"cd {shlex.quote(repo)}\n")
+            f.write(f"export {INNER_ENV}=1 {REPORT_ENV}={shlex.quote(report)} "
+                    "PYTHONDONTWRITEBYTECODE=1\n")
+            f.write("echo '[lab] guest up:' $(cut -d' ' -f1 /proc/uptime) s; uname -r\n")
+            f.write(" ".join(shlex.quote(a) for a in inner) + "\n")
+        timeout = float(os.environ.get("SCTPINSPECT_LAB_TIMEOUT", vm.DEFAULT_VM_TIMEOUT))
+        start = time.monotonic()
+        try:
+            vm.run_in_vm(f"sh {shlex.quote(script)}", rwdirs=[repo, self.rundir],
+                         log_path=self.log, timeout=timeout, cwd=repo)
+        except vm.LabError as e:
+            self._error = f"{e}\n{vm.log_tail(self.log)}"
+            return self._results
+        finally:
+            self.seconds = time.monotonic() - start
+        try:
+            with open(report) as f:
+                for line in f:
+                    r = json.loads(line)
+                    self._results.setdefault(r["nodeid"], {})[r["when"]] = r
+        except FileNotFoundError:
+            self._error = ("kernel lab: the VM wrote no test report (console log "
+                           f"{self.log}):\n{vm.log_tail(self.log)}")
+        return self._results
+
+
+_LAB_KEY = pytest.StashKey[_Lab]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    kernel_items = [i for i in items if i.get_closest_marker("kernel") is not None]
+    if not kernel_items or _inner():
+        return
+    if vm.sctp_available():
+        return
+    if os.environ.get("SCTPINSPECT_LAB") == "skip":
+        for i in kernel_items:
+            i.add_marker(pytest.mark.skip(reason="no kernel SCTP and SCTPINSPECT_LAB=skip"))
+        return
+    config.stash[_LAB_KEY] = _Lab()
+    for n, item in enumerate(items):
+        if item.get_closest_marker("kernel") is not None:
+            items[n] = KernelProxy.from_parent(item.parent, name=item.name, original=item)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lab = config.stash.get(_LAB_KEY, None)
+    if lab is None or lab.log is None:
+        return
+    secs = getattr(lab, "seconds", None)
+    terminalreporter.write_line(
+        f"kernel lab: one VM run, {secs:.1f} s, console log {lab.log}" if secs is not None
+        else f"kernel lab: console log {lab.log}")
+    if os.environ.get("SCTPINSPECT_LAB_KEEP") != "1" and not lab._error and all(
+            r.get("outcome") != "failed" for ph in (lab._results or {}).values() for r in ph.values()):
+        shutil.rmtree(lab.rundir, ignore_errors=True)
