@@ -1,0 +1,253 @@
+"""Recursive-descent parser: tokens -> a small AST of tuples.
+
+Grammar (Wireshark 4.0; ``and`` binds tighter than ``or``, ``not`` tighter
+than ``and``)::
+
+    expr     := and_expr (("||" | "or") and_expr)*
+    and_expr := unary (("&&" | "and") unary)*
+    unary    := ("!" | "not") unary | "(" expr ")" | relation
+    relation := term [ relop term
+                     | ["not"] "in" "{" item ("," item)* "}"
+                     | ("contains" | "matches" | "~") term ]
+    item     := term [".." term]
+    term     := WORD ["[" slice "]"] | FUNC "(" term ("," term)* ")" ["[" slice "]"]
+              | STRING | CHAR
+
+Hand-written rather than generated (lark, ply): ~150 lines, no dependency, and
+exact control over which token an error points at.
+
+AST nodes:
+  ("or", a, b) ("and", a, b) ("not", a)
+  ("test", term)                      presence / boolean function
+  ("rel", op, left, right, op_tok)    op is the canonical name: any_eq, all_ne...
+  ("in", term, items, negated, tok)   items: [(lo_term, hi_term | None)]
+Terms:
+  ("field", name, tok, slice)         slice: list of (start, end|None) or None
+  ("lit", tok)                        WORD / STRING / CHAR token
+  ("func", name, [terms], tok, slice)
+"""
+from __future__ import annotations
+
+import difflib
+import re
+
+from .. import registry as R
+from . import fields as F
+from .errors import FilterError
+from .lexer import CHAR, EOF, OP, SLICE, STRING, WORD, Token, tokenize
+
+# Operator spellings -> canonical names.
+RELOPS = {
+    "==": "any_eq", "eq": "any_eq", "any_eq": "any_eq",
+    "!=": "all_ne", "ne": "all_ne", "all_ne": "all_ne",
+    "===": "all_eq", "all_eq": "all_eq",
+    "~=": "any_ne", "any_ne": "any_ne",
+    "<": "lt", "lt": "lt", "<=": "le", "le": "le",
+    ">": "gt", "gt": "gt", ">=": "ge", "ge": "ge",
+    "contains": "contains", "matches": "matches", "~": "matches",
+}
+FUNCTIONS = {"len", "count", "upper", "lower", "string"}
+
+
+def _unexpected(tok: Token) -> FilterError:
+    if tok.kind == EOF:
+        return FilterError("Unexpected end of filter expression.", tok.col, 1)
+    text = tok.text if tok.kind != SLICE else "["
+    return FilterError(f'"{text}" was unexpected in this context.', tok.col, tok.length)
+
+
+_FIELDLIKE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*\Z")
+
+
+def looks_like_field(text: str) -> bool:
+    """A word that can only be meant as a field name (not a number, address, bytes)."""
+    return bool(_FIELDLIKE.match(text)) and "." in text
+
+
+def unknown_name(tok: Token) -> FilterError:
+    """'"x" is neither a field nor a protocol name.' with a suggestion when one is close."""
+    msg = f'"{tok.text}" is neither a field nor a protocol name.'
+    if tok.kind == WORD:
+        names = list(R.FIELDS) + [n for n, *_ in F.BUILTIN] + list(F.PROTOCOLS)
+        close = difflib.get_close_matches(tok.text, names, n=1, cutoff=0.8)
+        if close:
+            msg += f" Did you mean {close[0]}?"
+    return FilterError(msg, tok.col, tok.length)
+
+
+def parse_slice(tok: Token) -> list:
+    """``0:4``, ``2-5``, ``:3``, ``4:``, ``-1``, ``0:2,4`` -> [(start, end|None)].
+
+    ``end`` is exclusive; negative numbers count from the end (Python rules,
+    which are Wireshark's).
+    """
+    out = []
+    col = tok.col
+    for part in tok.text.split(","):
+        p = part.strip()
+        pcol = col + (len(part) - len(part.lstrip()))
+        col += len(part) + 1
+
+        def num(s: str) -> int:
+            try:
+                return int(s, 0) if s.lstrip("-")[:2].lower() in ("0x", "0b", "0o") else int(s)
+            except ValueError:
+                raise FilterError(f'"{p}" is not a valid number.', pcol, len(p)) from None
+
+        if ":" in p:
+            a, b = p.split(":", 1)
+            start = num(a) if a.strip() else 0
+            if b.strip():
+                length = num(b)
+                if length <= 0:
+                    raise FilterError(f"Range {p} isn't valid because length {length} "
+                                      "isn't positive", pcol, len(p))
+                end = start + length
+                if start < 0 and end >= 0:
+                    end = None
+                out.append((start, end))
+            else:
+                out.append((start, None))
+        elif "-" in p.lstrip("-"):
+            neg = p.startswith("-")
+            a, b = p[1:].split("-", 1) if neg else p.split("-", 1)
+            start = num(("-" if neg else "") + a)
+            last = num(b)
+            if (start >= 0) == (last >= 0) and last < start:
+                raise FilterError(f"Range {p} isn't valid because {last} is less than {start}",
+                                  pcol, len(p))
+            end = last + 1
+            out.append((start, end if end != 0 else None))
+        else:
+            start = num(p)
+            out.append((start, start + 1 if start != -1 else None))
+    return out
+
+
+class Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.toks = tokenize(text)
+        self.i = 0
+
+    @property
+    def tok(self) -> Token:
+        return self.toks[self.i]
+
+    def next(self) -> Token:
+        t = self.toks[self.i]
+        self.i += 1
+        return t
+
+    def word_is(self, *words: str) -> bool:
+        t = self.tok
+        return t.kind == WORD and t.text in words
+
+    def parse(self):
+        if self.tok.kind == EOF:
+            raise FilterError("The filter is empty.", 0, 1)
+        node = self.expr()
+        if self.tok.kind != EOF:
+            raise _unexpected(self.tok)
+        return node
+
+    def expr(self):
+        node = self.and_expr()
+        while self.tok.is_op("||") or self.word_is("or"):
+            self.next()
+            node = ("or", node, self.and_expr())
+        return node
+
+    def and_expr(self):
+        node = self.unary()
+        while self.tok.is_op("&&") or self.word_is("and"):
+            self.next()
+            node = ("and", node, self.unary())
+        return node
+
+    def unary(self):
+        t = self.tok
+        if t.is_op("!") or (t.kind == WORD and t.text == "not"):
+            self.next()
+            return ("not", self.unary())
+        if t.is_op("("):
+            self.next()
+            node = self.expr()
+            if not self.tok.is_op(")"):
+                raise _unexpected(self.tok)
+            self.next()
+            return node
+        return self.relation()
+
+    def relation(self):
+        left = self.term()
+        t = self.tok
+        if t.kind == OP and t.text in RELOPS or t.kind == WORD and t.text in RELOPS:
+            self.next()
+            right = self.term()
+            return ("rel", RELOPS[t.text], left, right, t)
+        negated = False
+        if t.kind == WORD and t.text == "not" and self.toks[self.i + 1].kind == WORD \
+                and self.toks[self.i + 1].text == "in":
+            self.next()
+            negated = True
+            t = self.tok
+        if t.kind == WORD and t.text == "in":
+            self.next()
+            return ("in", left, self.set_items(), negated, t)
+        if left[0] == "lit":
+            raise unknown_name(left[1])
+        return ("test", left)
+
+    def set_items(self):
+        if not self.tok.is_op("{"):
+            raise _unexpected(self.tok)
+        self.next()
+        items = []
+        while True:
+            lo = self.term()
+            hi = None
+            if self.tok.is_op(".."):
+                self.next()
+                hi = self.term()
+            items.append((lo, hi))
+            if self.tok.is_op(","):
+                self.next()
+                continue
+            if self.tok.is_op("}"):
+                self.next()
+                return items
+            raise _unexpected(self.tok)
+
+    def term(self):
+        t = self.tok
+        if t.kind in (STRING, CHAR):
+            self.next()
+            return ("lit", t)
+        if t.kind != WORD or t.text in ("and", "or", "not", "in") or t.text in RELOPS:
+            raise _unexpected(t)
+        self.next()
+        if t.text in FUNCTIONS and self.tok.is_op("("):
+            self.next()
+            args = [self.term()]
+            while self.tok.is_op(","):
+                self.next()
+                args.append(self.term())
+            if not self.tok.is_op(")"):
+                raise _unexpected(self.tok)
+            self.next()
+            return ("func", t.text, args, t, self.slice())
+        if F.lookup(t.text) is not None:
+            return ("field", t.text, t, self.slice())
+        if self.tok.kind == SLICE:
+            raise unknown_name(t)
+        return ("lit", t)
+
+    def slice(self):
+        if self.tok.kind == SLICE:
+            return parse_slice(self.next())
+        return None
+
+
+def parse(text: str):
+    return Parser(text).parse()
