@@ -28,9 +28,10 @@ from ..errors import UserError
 # one or two extension headers (hop-by-hop 0, routing 43, fragment 44,
 # destination options 60; all have their length in 8-octet units at byte 1,
 # the fragment header's reserved byte is 0 so the same formula holds);
-# SCTP over UDP (RFC 6951) on the configured port; each also inside one
-# 802.1Q tag present in the frame data (tags the NIC or kernel stripped into
-# metadata need no matching: the data the filter sees is untagged).
+# SCTP over UDP (RFC 6951) on the configured port; ICMP/ICMPv6 errors quoting
+# SCTP; each also inside one 802.1Q tag present in the frame data (tags the
+# NIC or kernel stripped into metadata need no matching: the data the filter
+# sees is untagged).
 # Written out instead of libpcap's "ip6 protochain 132" because protochain
 # compiles to a backward jump, which the kernel's classic-BPF checker rejects.
 SCTP_UDP_PORT = 9899
@@ -45,10 +46,18 @@ IPV6_SCTP = (f"ip6 and (ip6[6] = 132 or ({_ext('6')} and (ip6[40] = 132 or "
              f"({_ext('40')} and ip6[40 + (ip6[41] + 1) * 8] = 132))))")
 
 
+# ICMP errors that quote an SCTP packet (unreachable, too big, time exceeded,
+# parameter problem): the quoted IPv4 header's protocol is at ICMP offset
+# 8 + 9; the quoted IPv6 header's next header at ICMPv6 offset 8 + 6.
+ICMP_QUOTING_SCTP = ("(icmp and icmp[17] = 132) or "
+                     "(ip6 and ip6[6] = 58 and ip6[46] = 132)")
+
+
 def sctp_base_filter(udp_port: int = SCTP_UDP_PORT, linktype: int = 1) -> str:
     """The filter that lets only SCTP through (VLAN variant on Ethernet only:
     cooked and raw-IP frames carry no 802.1Q header)."""
-    inner = f"ip proto 132 or ({IPV6_SCTP}) or udp port {int(udp_port)}"
+    inner = (f"ip proto 132 or ({IPV6_SCTP}) or udp port {int(udp_port)} "
+             f"or ({ICMP_QUOTING_SCTP})")
     if linktype != LINKTYPE_ETHERNET:
         return inner
     return f"({inner}) or (vlan and ({inner}))"
