@@ -1,0 +1,154 @@
+"""The SCTP packet: common header, checksum, then the chunks (RFC 9260 3.1).
+
+:func:`dissect_sctp` is the entry point the frame decoder calls.
+"""
+from __future__ import annotations
+
+import zlib
+
+import crc32c as _crc32c
+
+from ._base import CHAT, ERROR, NOTE, Ctx, Field, COMMON, U16, U32, plural
+from .chunks import dissect_chunks
+
+_crc = _crc32c.crc32c
+_adler = zlib.adler32
+_ZERO4 = b"\0\0\0\0"
+_CSUM = Field  # alias for readability below
+
+
+def dissect_sctp(pkt, buf, offset, end, options, parent, quoted=False):
+    """Decode the SCTP packet in ``buf[offset:end]``; append the ``sctp`` layer
+    Field to ``parent`` and return it.
+
+    Outer packets (``quoted`` False) also fill ``pkt``'s quick attributes
+    (ports, vtag, checksum and its status, chunks, sctp, sctp_offset).  A
+    header quoted in an ICMP error (``quoted`` True, often only 8 bytes) is
+    decoded as far as it goes: no checksum verification, no truncation notes.
+    Never raises on bad bytes.
+    """
+    rec = pkt.record
+    truncated = rec is not None and len(rec.data) < rec.wirelen
+    c = Ctx(pkt, buf, options, quoted, 0, truncated)
+    return _dissect(c, offset, end, parent, quoted=quoted)
+
+
+def _checksum(c, buf, offset, end, stored):
+    """Return (status, expected) for the packet ``buf[offset:end]``."""
+    opts = c.opts
+    if opts is not None and not getattr(opts, "verify_checksum", True):
+        return "unverified", None
+    if c.truncated:
+        return "unverified", None
+    mv = memoryview(buf)
+    # CRC over the packet with the checksum field taken as zero, without
+    # copying the packet: the crc32c C code continues a running value.
+    crc = _crc(mv[offset + 12:end], _crc(_ZERO4, _crc(mv[offset:offset + 8])))
+    # crc32c returns the CRC as an integer; on the wire it is little-endian.
+    expected = int.from_bytes(crc.to_bytes(4, "little"), "big")
+    if stored == expected:
+        return "good", expected
+    if stored == 0:
+        return "zero", expected
+    adler = _adler(mv[offset + 12:end], _adler(_ZERO4, _adler(mv[offset:offset + 8])))
+    if adler == stored:
+        return "adler32", expected
+    return "bad", expected
+
+
+def _dissect(c, offset, end, parent, quoted=False, embedded=False):
+    buf = c.buf
+    pkt = c.pkt
+    outer = not quoted and not embedded
+    n = end - offset
+    layer = Field("sctp", None, offset, n, None, [])
+    parent.append(layer)
+    kids = layer.children
+    if n < 12:
+        # Short common header: decode what is there.
+        sport = dport = vtag = None
+        if n >= 2:
+            sport = U16.unpack_from(buf, offset)[0]
+            kids.append(Field("sctp.srcport", sport, offset, 2))
+        if n >= 4:
+            dport = U16.unpack_from(buf, offset + 2)[0]
+            kids.append(Field("sctp.dstport", dport, offset + 2, 2))
+        if n >= 8:
+            vtag = U32.unpack_from(buf, offset + 4)[0]
+            kids.append(Field("sctp.verification_tag", vtag, offset + 4, 4))
+        if n >= 4:
+            kids.append(Field("sctp.port", sport, offset, 2))
+            kids.append(Field("sctp.port", dport, offset + 2, 2))
+        rest = offset + (8 if n >= 8 else 4 if n >= 4 else 0)
+        if rest < end:
+            kids.append(Field("sctpinspect.header_truncated", buf[rest:end], rest, end - rest))
+        if quoted:
+            layer.show = "Stream Control Transmission Protocol (quoted%s)" % (
+                ", Src Port: %d, Dst Port: %d" % (sport, dport) if dport is not None else "")
+        else:
+            c.note(ERROR, "Malformed", "SCTP common header truncated: %s, the header needs 12" % plural(n),
+                   offset, n, "RFC 9260 3.1", "sctpinspect.header_truncated")
+            layer.show = "Stream Control Transmission Protocol (truncated header%s)" % (
+                ", Src Port: %d, Dst Port: %d" % (sport, dport) if dport is not None else "")
+        if outer:
+            pkt.sctp = layer
+            pkt.sctp_offset = offset
+            pkt.sport = sport or 0
+            pkt.dport = dport or 0
+            pkt.vtag = vtag or 0
+            pkt.checksum_status = "unverified"
+        return layer
+    sport, dport, vtag, csum = COMMON.unpack_from(buf, offset)
+    kids.append(Field("sctp.srcport", sport, offset, 2))
+    kids.append(Field("sctp.dstport", dport, offset + 2, 2))
+    kids.append(Field("sctp.verification_tag", vtag, offset + 4, 4))
+    kids.append(Field("sctp.port", sport, offset, 2))
+    kids.append(Field("sctp.port", dport, offset + 2, 2))
+    if quoted:
+        status, expected = "unverified", None
+    else:
+        status, expected = _checksum(c, buf, offset, end, csum)
+    if status == "good":
+        cshow = "Checksum (CRC32C): 0x%08x [correct]" % csum
+        sval = 1
+    elif status == "bad":
+        cshow = "Checksum (CRC32C): 0x%08x [incorrect, should be 0x%08x]" % (csum, expected)
+        sval = 0
+        c.note(ERROR, "Checksum", "Bad SCTP checksum: 0x%08x, CRC32c should be 0x%08x" % (csum, expected),
+               offset + 8, 4, "RFC 9260 6.8", "sctp.checksum_bad.expert")
+    elif status == "adler32":
+        cshow = "Checksum (Adler32): 0x%08x [correct]" % csum
+        sval = 1
+        c.note(NOTE, "Checksum", "Legacy Adler-32 checksum (RFC 2960); RFC 9260 receivers require CRC32c and "
+               "discard this packet", offset + 8, 4, "RFC 9260 6.8", "sctpinspect.checksum_adler32")
+    elif status == "zero":
+        cshow = "Checksum: 0x00000000 [unverified: zero, checksum offload or RFC 9653 zero checksum]"
+        sval = 2
+        c.note(CHAT, "Checksum", "Zero checksum: not verified (transmit checksum offload, or RFC 9653 "
+               "zero checksum)", offset + 8, 4, "RFC 9653", "sctpinspect.checksum_zero")
+    else:
+        cshow = "Checksum: 0x%08x [unverified]" % csum
+        sval = 2
+    kids.append(Field("sctp.checksum", csum, offset + 8, 4, cshow))
+    kids.append(Field("sctp.checksum.status", sval, offset + 8, 0))
+    if quoted:
+        layer.show = "Stream Control Transmission Protocol (quoted), Src Port: %d, Dst Port: %d" % (sport, dport)
+    else:
+        layer.show = "Stream Control Transmission Protocol, Src Port: %d, Dst Port: %d" % (sport, dport)
+    chunks = pkt.chunks if outer else ([] if embedded else None)
+    if outer:
+        pkt.sport = sport
+        pkt.dport = dport
+        pkt.vtag = vtag
+        pkt.checksum = csum
+        pkt.checksum_status = status
+        pkt.checksum_expected = expected
+        pkt.sctp = layer
+        pkt.sctp_offset = offset
+    if end - offset == 12:
+        if not quoted:
+            c.note(ERROR, "Malformed", "SCTP packet without chunks (a packet carries one or more chunks)",
+                   offset, 12, "RFC 9260 3", "sctpinspect.no_chunks")
+        return layer
+    dissect_chunks(c, layer, offset + 12, end, chunks)
+    return layer
