@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from decimal import Decimal, InvalidOperation
 
 from .. import registry as R
 from . import fields as F
@@ -97,6 +98,15 @@ def _ip6(v):
     return r
 
 
+def _decimal(v):
+    """Times are compared exactly, as Decimals (the decoder stores Decimal seconds)."""
+    if v is None or isinstance(v, Decimal):
+        return v
+    if isinstance(v, float):
+        return Decimal(repr(v))
+    return Decimal(v)
+
+
 def _as_bytes(v):
     if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(v)
@@ -130,7 +140,7 @@ def _normaliser(ftype: str):
     if ftype == R.FT_BOOLEAN:
         return lambda pkt, f: None if f.value is None else (1 if f.value else 0)
     if ftype in _FLOATS:
-        return lambda pkt, f: None if f.value is None else float(f.value)
+        return lambda pkt, f: _decimal(f.value)
     if ftype == R.FT_IPv4:
         return lambda pkt, f: _ip4(f.value)
     if ftype == R.FT_IPv6:
@@ -249,9 +259,14 @@ def convert_literal(tok, ftype: str, spec, fname: str) -> Literal:
         raise err(f'"{shown}" cannot be found among the possible values for {fname}.')
     if ftype in _FLOATS:
         if kind == "WORD":
+            iv = _parse_int(text)
+            if iv is not None:
+                return Literal(Decimal(iv))
             try:
-                return Literal(float(text) if _parse_int(text) is None else float(_parse_int(text)))
-            except ValueError:
+                d = Decimal(text)
+                if d.is_finite():
+                    return Literal(d)
+            except InvalidOperation:
                 pass
             raise err(f'"{text}" is not a valid number.')
         raise err(f'{tname} cannot be converted from a string ("{val}").')
