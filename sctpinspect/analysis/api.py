@@ -1,0 +1,85 @@
+"""Library API: analyse a whole capture file (used by ``assoc``, ``streams``, ``flow``, the TUI)."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from ..model import Packet
+from .core import AnalysisOptions, Analyzer, Association, Message
+
+
+class AnalysisResult:
+    """What :func:`analyze_file` found.
+
+    ``associations``: every :class:`Association`, by ``assoc_index`` (0-based as
+    Wireshark's ``sctp.assoc_index``); ``messages``: reassembled user messages
+    in completion order; ``packets``: ``{frame number: pkt.analysis dict}`` for
+    every SCTP packet (when ``keep_packets``); ``evicted``: what memory caps
+    dropped; ``frames``/``sctp_packets``: counts.
+    """
+
+    def __init__(self, analyzer: Analyzer, frames: int, kept: list | None = None):
+        self.analyzer = analyzer
+        self.associations: list[Association] = analyzer.associations
+        self.messages: list[Message] = analyzer.messages
+        self.packets: dict = dict(analyzer.packets)
+        self.kept_packets: list = kept or []
+        self.evicted = dict(analyzer.evicted)
+        self.frames = frames
+        self.sctp_packets = analyzer.sctp_packets
+
+    def association(self, index: int) -> Association:
+        return self.associations[index]
+
+    def streams(self, index: int | None = None) -> list[dict]:
+        """Rows ``{assoc_index, sender, negotiated, sid, ...StreamStats}``."""
+        rows = []
+        for a in self.associations:
+            if index is not None and a.index != index:
+                continue
+            for side, d in enumerate(a.dirs):
+                for sid, st in sorted(d.streams.items()):
+                    row = {"assoc_index": a.index, "sender": side + 1,
+                           "streams_out": a.streams_negotiated(side)}
+                    row.update(st.to_dict())
+                    rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "sctp_packets": self.sctp_packets,
+                "associations": [a.to_dict() for a in self.associations],
+                "evicted": self.evicted}
+
+
+def analyze_packets(packets: Iterable[Packet], options: AnalysisOptions | None = None,
+                    keep: Callable[[Packet], bool] | None = None) -> AnalysisResult:
+    """Analyse decoded packets; ``keep(pkt)`` selects Packets to return in ``kept_packets``."""
+    an = Analyzer(options)
+    kept = []
+    n = 0
+    for pkt in packets:
+        n += 1
+        an.feed(pkt)
+        if keep is not None and keep(pkt):
+            kept.append(pkt)
+    return AnalysisResult(an, n, kept)
+
+
+def decode_file(path: str, decode_options=None) -> Iterable[Packet]:
+    """Decoded Packets of a capture file, streamed."""
+    from ..decode import Decoder, DecodeOptions
+    from ..pipeline import open_records
+    dec = Decoder(decode_options or DecodeOptions())
+    for rec in open_records(path):
+        yield dec.decode(rec)
+
+
+def analyze_file(path: str, options: AnalysisOptions | None = None, decode_options=None,
+                 keep: Callable[[Packet], bool] | None = None) -> AnalysisResult:
+    """Decode and analyse ``path`` (pcap/pcapng) in one streaming pass.
+
+    ``options.keep_packets`` (default True here) keeps each SCTP packet's
+    ``analysis`` dict in ``result.packets``; ``keep`` returns whole Packets.
+    """
+    if options is None:
+        options = AnalysisOptions(keep_packets=True)
+    return analyze_packets(decode_file(path, decode_options), options, keep)
