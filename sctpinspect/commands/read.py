@@ -129,23 +129,23 @@ def run(args) -> int:
     out = sys.stdout
     buf: list[str] = []
     limit = args.count
-    shown = 0
+    shown = [0]          # lines printed so far; a list so it survives a CaptureFileError
     try:
         try:
             if fmt == "fields":
-                shown = _run_fields(pipe, printer, buf, out, limit)
+                _run_fields(pipe, printer, buf, out, limit, shown)
             else:
-                shown = _run_packets(pipe, args, buf, out, limit)
+                _run_packets(pipe, args, buf, out, limit, shown)
         finally:
             if buf:
                 out.write("\n".join(buf) + "\n")
             out.flush()
             progress.close()
     except CaptureFileError:
-        stderr_line(_counts(pipe, shown))
+        stderr_line(_counts(pipe, shown[0]))
         raise
     if fmt != "fields":
-        stderr_line(_counts(pipe, shown))
+        stderr_line(_counts(pipe, shown[0]))
     return 0
 
 
@@ -157,7 +157,7 @@ def _counts(pipe, shown: int) -> str:
 _FLUSH = 2048
 
 
-def _run_fields(pipe, printer, buf, out, limit) -> int:
+def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
     append = buf.append
     line = printer.line
     if printer.opt.header or printer.opt.bom:
@@ -168,15 +168,15 @@ def _run_fields(pipe, printer, buf, out, limit) -> int:
             continue
         append(line(pkt))
         n += 1
+        counter[0] = n
         if len(buf) >= _FLUSH:
             out.write("\n".join(buf) + "\n")
             buf.clear()
         if limit is not None and n >= limit:
             break
-    return n
 
 
-def _run_packets(pipe, args, buf, out, limit) -> int:
+def _run_packets(pipe, args, buf, out, limit, counter) -> None:
     from ..output.text import SummaryPrinter
     summary = SummaryPrinter(args.time_mode)
     fmt = args.format
@@ -199,10 +199,10 @@ def _run_packets(pipe, args, buf, out, limit) -> int:
             else:
                 append(summary.line(pkt))
             n += 1
+            counter[0] = n
             if len(buf) >= _FLUSH:
                 out.write("\n".join(buf) + "\n")
                 buf.clear()
         t.prev = pkt.record.ts_ns
         if limit is not None and n >= limit:
             break
-    return n
