@@ -88,9 +88,10 @@ def read_capture(f: BinaryIO, name: str, close: bool = False) -> Iterator[Record
     head = read_exact(f, 4)
     fmt = capture_format(head)
     if fmt is None:
+        problem = _not_capture(head, f)   # reads a few more bytes: before closing
         if close:
             f.close()
-        raise CaptureFileError(name, 0, _not_capture(head, f))
+        raise CaptureFileError(name, 0, problem)
     reader = read_pcap if fmt == "pcap" else read_pcapng
     return _closing(reader(f, name, head), f if close else None)
 
