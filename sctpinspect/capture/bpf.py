@@ -64,8 +64,11 @@ def sctp_base_filter(udp_port: int = SCTP_UDP_PORT, linktype: int = 1) -> str:
 
 
 def combine(base: str | None, user: str | None) -> str | None:
+    """``(user) and (base)``: the user's filter comes first because libpcap's
+    ``vlan`` keyword (in the base filter) shifts the offsets of everything
+    compiled after it, which would break the user's expression."""
     if base and user:
-        return f"({base}) and ({user})"
+        return f"({user}) and ({base})"
     return base or user or None
 
 

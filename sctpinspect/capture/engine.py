@@ -181,12 +181,19 @@ class LiveCapture:
         user space on the rebuilt frame, behind the SCTP base filter in the kernel."""
         prog = None
         if self.filter_text:
-            full = bpf.compile_filter(self.filter_text, self.linktype, self.snaplen)
-            prog = bpf.for_cooked_socket(full) if self.iface.cooked else full
-            if prog is None or (self.linktype == bpf.LINKTYPE_ETHERNET and capture_filter
-                                and re.search(r"\bvlan\b", capture_filter)):
-                self._user_prog = full
+            if (self.linktype == bpf.LINKTYPE_ETHERNET and capture_filter
+                    and re.search(r"\bvlan\b", capture_filter)):
+                # VLAN tags the kernel moved into metadata are not in the data
+                # its filter sees but are in the frame we rebuild: run the
+                # user's filter on that, behind the base filter in the kernel.
+                self._user_prog = bpf.compile_filter(capture_filter, self.linktype, self.snaplen)
                 prog = self._base_program()
+            else:
+                full = bpf.compile_filter(self.filter_text, self.linktype, self.snaplen)
+                prog = bpf.for_cooked_socket(full) if self.iface.cooked else full
+                if prog is None:
+                    self._user_prog = full
+                    prog = self._base_program()
         if prog is None:
             prog = bpf.accept_all(self.linktype)
         try:
@@ -194,7 +201,7 @@ class LiveCapture:
         except OSError as e:
             if e.errno != errno.EINVAL or self._user_prog is not None or not self.filter_text:
                 raise
-            self._user_prog = full
+            self._user_prog = bpf.compile_filter(self.filter_text, self.linktype, self.snaplen)
             self._attach(self._base_program() or bpf.accept_all(self.linktype))
 
     def _base_program(self):

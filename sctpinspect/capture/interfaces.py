@@ -55,7 +55,7 @@ class Interface:
             self.index = socket.if_nametoindex(name)
         except OSError:
             raise UserError(f"no interface called {name!r}; available: "
-                            + ", ".join(available())) from None
+                            + ", ".join(available()), exit_code=1) from None
         self.arphrd = arphrd(name)
         lt = _LINKTYPE_FOR_ARPHRD.get(self.arphrd)
         self.cooked = lt is None
