@@ -323,7 +323,7 @@ class Association:
         """Outbound streams usable by endpoint ``side``: min(its OS, the peer's MIS) (5.1.1)."""
         a, b = self.ep[side], self.ep[1 - side]
         if a.os is None or b.mis is None:
-            return a.os if b.mis is None else b.mis
+            return None        # an INIT/INIT ACK was not captured
         return min(a.os, b.mis)
 
     def to_dict(self) -> dict:

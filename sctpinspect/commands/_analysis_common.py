@@ -1,0 +1,50 @@
+"""Shared by the ``assoc``, ``streams`` and ``flow`` commands."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import CaptureFileError, UserError
+
+
+def run_analysis(path: str, keep=None, options=None):
+    """Analyse ``path``; a damaged file still gives the result of every good frame."""
+    from ..analysis import AnalysisOptions, analyze_file
+    from ..pipeline import check_readable
+    check_readable(path)
+    opts = options or AnalysisOptions(keep_packets=False)
+    err = None
+    try:
+        result = analyze_file(path, opts, keep=keep)
+    except CaptureFileError as e:   # report what was read, then the one-line error
+        err = e
+        result = None
+    return result, err
+
+
+def dump_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=1, default=_default)
+    sys.stdout.write("\n")
+
+
+def _default(o):
+    if isinstance(o, (bytes, bytearray)):
+        return o.hex()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(type(o).__name__)
+
+
+def pick_assoc(result, index: int | None):
+    if index is None:
+        return result.associations
+    if index < 0 or index >= len(result.associations):
+        raise UserError(f"no association {index}: the capture has "
+                        f"{len(result.associations)} (numbered from 0)")
+    return [result.associations[index]]
+
+
+def common_arguments(p) -> None:
+    p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
+    p.add_argument("--no-checksum", action="store_true",
+                   help="do not verify CRC32c (has no effect on the analysis itself)")

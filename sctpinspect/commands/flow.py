@@ -1,0 +1,47 @@
+"""``sctpinspect flow FILE --assoc N``: ladder diagram of one association."""
+from __future__ import annotations
+
+HELP = "ladder diagram of one association: one arrow per chunk, one column per address"
+
+DESCRIPTION = """\
+Draw the chunks of one association as a text ladder (like Wireshark's flow
+graph):  a column per address of each endpoint (so a multihomed association
+shows which path carried each chunk), one arrow per chunk from the source
+address to the destination address, with the frame number and the time since
+the association's first packet on the left and, at the right, the endpoint
+state changes the packet caused with the RFC 9260 section behind each, and
+"path change" when DATA moved to another path.
+
+  frame   time        10.0.0.1        10.0.1.1        10.0.0.2
+                      ep1:5000        ep1:5000        ep2:6000
+      1    0.000000   |------ INIT itag=0x... -------->|   ep1 CLOSED->COOKIE-WAIT (RFC 9260 5.1 A)
+
+Find N with `sctpinspect assoc FILE`.
+
+Examples:
+  sctpinspect flow --assoc 0 trace.pcap
+  sctpinspect flow --assoc 3 --width 40 trace.pcapng | less -S
+"""
+
+
+def add_arguments(p) -> None:
+    from ._analysis_common import common_arguments
+    common_arguments(p)
+    p.add_argument("--assoc", type=int, metavar="N", required=True,
+                   help="the association to draw (index shown by `assoc`)")
+    p.add_argument("--width", type=int, default=34, metavar="COLS",
+                   help="width of each address column (default 34)")
+
+
+def run(args) -> int:
+    from ..analysis.report import ladder
+    from ._analysis_common import pick_assoc, run_analysis
+    n = args.assoc
+    result, err = run_analysis(
+        args.file, keep=lambda p: p.analysis is not None and p.analysis.get("assoc_index") == n)
+    if result is not None:
+        (assoc,) = pick_assoc(result, n)
+        print(ladder(assoc, result.kept_packets, max(12, args.width)))
+    if err is not None:
+        raise err
+    return 0
