@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from sctpinspect.decode.sctp import CHUNK_TYPES, chunk_summary
-from sctp_helpers import DATA, cause, chunk, decode, keys, param, sctp
+from test_sctp_helpers import DATA, cause, chunk, decode, keys, param, sctp
 
 
 def test_common_header_and_quick_attributes():
