@@ -669,7 +669,7 @@ class Analyzer:
         ps.heartbeats += 1
         key = chunk.find("sctp.parameter_heartbeat_information")
         key = bytes(key.value) if key is not None and key.value is not None else (path, "fifo")
-        assoc.hb_pending[key] = (pkt.number, pkt.ts, path)
+        assoc.hb_pending[key] = (pkt.number, pkt.record.ts_ns, path)
         while len(assoc.hb_pending) > 64:
             assoc.hb_pending.popitem(last=False)
             self.evicted["heartbeats"] += 1
@@ -685,7 +685,7 @@ class Analyzer:
         ps = assoc.paths.get(path)
         if ps is None:
             return
-        rtt = pkt.ts - ts
+        rtt = (pkt.record.ts_ns - ts) / 1e9
         ps.heartbeat_acks += 1
         ps.rtt_sum += rtt
         ps.rtt_min = rtt if ps.rtt_min is None else min(ps.rtt_min, rtt)
@@ -723,7 +723,7 @@ class Analyzer:
             info["retransmissions"] = info.get("retransmissions", 0) + 1
             if annotate:
                 _gen(chunk, "sctp.retransmission", t.frame, chunk)
-                _gen(chunk, "sctp.retransmission_time", ts - t.ts, chunk)
+                _gen(chunk, "sctp.retransmission_time", (pkt.record.ts_ns - t.ts) / 1e9, chunk)
                 pkt.note(NOTE, "Sequence", "Retransmitted TSN", chunk.offset, chunk.length,
                          "RFC 9260 6.3.3", "sctp.retransmission.expert")
                 if t.acked:
@@ -743,7 +743,7 @@ class Analyzer:
                     else:
                         t.count_field.value = t.count
             return
-        t = _Tsn(frame, ts, chunk if annotate else None, path)
+        t = _Tsn(frame, pkt.record.ts_ns, chunk if annotate else None, path)
         d.tsns[tsn] = t
         d.outstanding[tsn] = t
         if len(d.tsns) > self.options.max_tsns:
@@ -937,10 +937,18 @@ class Analyzer:
             if not tsn_le(tsn, cum):
                 break
             t = out.pop(tsn)
-            self._ack(tsn, t, frame, ts, cumf if acked < 5000 and annotate else None)
+            self._ack(tsn, t, frame, pkt.record.ts_ns, cumf if acked < 5000 and annotate else None)
             acked += 1
-        starts = [f for f in chunk.children if f.name == pre + "gap_block_start"]
-        ends = [f.value for f in chunk.children if f.name == pre + "gap_block_end"]
+        gs, ge, gd = pre + "gap_block_start", pre + "gap_block_end", pre + "duplicate_tsn"
+        starts, ends, dups = [], [], []
+        for f in chunk.walk():      # gap blocks sit in sctp.sack_gap_block subtrees
+            n = f.name
+            if n == gs:
+                starts.append(f)
+            elif n == ge:
+                ends.append(f.value)
+            elif n == gd:
+                dups.append(f.value)
         d.gap_blocks += len(starts)
         for sf, end in zip(starts, ends):
             s = sf.value
@@ -950,8 +958,7 @@ class Analyzer:
                 tsn = (cum + off) & MASK32
                 t = out.pop(tsn, None)
                 if t is not None:
-                    self._ack(tsn, t, frame, ts, sf if annotate else None)
-        dups = [f.value for f in chunk.children if f.name == pre + "duplicate_tsn"]
+                    self._ack(tsn, t, frame, pkt.record.ts_ns, sf if annotate else None)
         if dups:
             d.duplicates_count += len(dups)
             for x in dups:
@@ -966,23 +973,23 @@ class Analyzer:
                 self.evicted["rwnd_samples"] += 1
             if rwnd == 0:
                 if d.zero_window_since is None:
-                    d.zero_window_since = (frame, ts)
+                    d.zero_window_since = (frame, pkt.record.ts_ns)
                     pkt.analysis["zero_window"] = True
             elif d.zero_window_since is not None:
                 f0, t0 = d.zero_window_since
                 d.zero_window_since = None
                 if len(d.zero_windows) < self.options.max_events:
-                    d.zero_windows.append((f0, frame, ts - t0))
+                    d.zero_windows.append((f0, frame, (pkt.record.ts_ns - t0) / 1e9))
 
     def _ack(self, tsn, t: _Tsn, frame, ts, under: Field | None) -> None:
         t.acked = frame
         if under is None or t.chunk is None:
             return
         _gen(t.chunk, "sctp.acked", frame, t.chunk)
-        _gen(t.chunk, "sctp.data_rtt", ts - t.ts, t.chunk)
+        _gen(t.chunk, "sctp.data_rtt", (ts - t.ts) / 1e9, t.chunk)
         a = _gen(under, "sctp.ack", tsn, under)
         _gen(a, "sctp.ack_frame", t.frame, under)
-        _gen(a, "sctp.sack_rtt", ts - t.ts, under)
+        _gen(a, "sctp.sack_rtt", (ts - t.ts) / 1e9, under)
 
     def _forward_tsn(self, pkt, assoc, sender, chunk) -> None:
         """FORWARD TSN / I-FORWARD TSN: the sender abandons TSNs up to the new cum TSN (RFC 3758 3.5)."""
