@@ -115,8 +115,13 @@ class SummaryPrinter:
         t = self.time.format(rec.ts_ns)
         if pkt.sctp is None:
             return self._icmp_line(pkt, t)
+        chunks = pkt.chunks
+        if chunks or pkt.sctp.get("sctp.verification_tag") is not None:
+            vtag = f"vtag=0x{pkt.vtag:08x}"
+        else:                       # header truncated before the tag: do not invent one
+            vtag = "vtag=?"
         parts = [f"{rec.number:5d} {t:>11} {endpoint(pkt.src, pkt.sport)} -> "
-                 f"{endpoint(pkt.dst, pkt.dport)} vtag=0x{pkt.vtag:08x}"]
+                 f"{endpoint(pkt.dst, pkt.dport)} {vtag}"]
         if pkt.encap:
             parts.append(f"[over {pkt.encap.upper()}]")
         st = pkt.checksum_status
@@ -130,7 +135,7 @@ class SummaryPrinter:
                 parts.append(_ADLER_MARK)
             else:
                 parts.append(f"[checksum {st}]")
-        self._chunks(pkt.chunks, parts)
+        self._chunks(chunks, parts)
         if pkt.notes:
             self._notes(pkt.notes, parts)
         return " ".join(parts)
