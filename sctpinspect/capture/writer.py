@@ -121,6 +121,7 @@ class CaptureWriter:
         self._file = None
         self._writer = None
         self._opened_at = 0.0
+        self._header_blocks = 0
         self._open_next()
 
     def _open_next(self) -> None:
@@ -138,6 +139,7 @@ class CaptureWriter:
         try:
             self._writer = PcapngWriter(f, interfaces=self.interfaces)
             f.flush()   # the header is on disk: a 0-packet capture is still a valid file
+            self._header_blocks = f.blocks   # write() calls, not pcapng blocks
         except OSError as e:
             self._fail(e)
         if self.files_max:
@@ -151,8 +153,8 @@ class CaptureWriter:
     def _fail(self, e: OSError):
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             # Whole packets that reached the disk: earlier files + this file's
-            # blocks after the section header and interface description.
-            on_disk = self.packets - self.file_packets + max(0, self._file.blocks - 2)
+            # writes after the section header and interface description.
+            on_disk = self.packets - self.file_packets + max(0, self._file.blocks - self._header_blocks)
             self.packets = on_disk
             raise OutputFullError(self.current, on_disk) from None
         raise UserError(f"cannot write {self.current}: {e.strerror}", exit_code=1) from None
