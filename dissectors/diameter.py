@@ -11,6 +11,7 @@ type is one of the RFC 6733 4.2/4.3 data formats in :data:`AVP_TYPES`.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 
@@ -203,6 +204,7 @@ _HDR = struct.Struct("!B3sB3sIII")
 MAX_DEPTH = 16
 
 
+@functools.lru_cache(maxsize=4096)
 def _flag_line(bits_mask: int, value: int, label: str) -> str:
     s = "".join(("1" if value & m else "0") if m == bits_mask else "." for m in
                 (0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02, 0x01))
