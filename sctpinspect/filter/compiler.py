@@ -436,7 +436,25 @@ class Compiler:
             return Operand(get, ftype, spec, name, tok)
         if kind == "func":
             return self.function(term)
+        if kind == "bitand":
+            return self.bitand(term)
         raise AssertionError(kind)  # pragma: no cover - literals handled by callers
+
+    def bitand(self, term) -> Operand:
+        _, lterm, mterm, tok = term
+        left = self._left(lterm, "&")
+        if left.ftype not in _INTS and left.ftype != R.FT_BOOLEAN:
+            raise FilterError(f"{left.name} (type={F.type_name(left.ftype)}) cannot participate "
+                              "in & operation.", left.tok.col, left.tok.length)
+        if mterm[0] != "lit":
+            t = mterm[2]
+            raise FilterError("Only a constant can be used as a bit mask.", t.col, t.length)
+        mask = convert_literal(mterm[1], left.ftype, None, left.name).value
+        get = left.get
+
+        def g(pkt, idx):
+            return [v & mask for v in get(pkt, idx)]
+        return Operand(g, left.ftype, left.spec, left.name, left.tok, False)
 
     def function(self, term) -> Operand:
         _, fname, args, tok, slc = term
@@ -527,7 +545,7 @@ class Compiler:
             return lambda pkt, idx: bool(getf(pkt, idx))
         op = self.operand(term)
         get = op.get
-        if op.ftype == R.FT_BOOLEAN:
+        if op.ftype == R.FT_BOOLEAN or term[0] == "bitand":
             return lambda pkt, idx: any(get(pkt, idx))
         return lambda pkt, idx: bool(get(pkt, idx))
 

@@ -23,7 +23,7 @@ EOF = "EOF"
 # Characters of an unquoted literal (fields, numbers, addresses, byte strings,
 # value names, CIDR): Wireshark's scanner accepts about the same set.
 _WORD_RE = re.compile(r"[A-Za-z0-9_.:/\-+]+")
-_OPS = ("===", "==", "!=", "~=", "<=", ">=", "&&", "||", "..",
+_OPS = ("===", "==", "!=", "~=", "<=", ">=", "&&", "||", "..", "&",
         "<", ">", "!", "~", "(", ")", "{", "}", ",", "[", "]")
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",

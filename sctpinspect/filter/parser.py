@@ -6,9 +6,10 @@ than ``and``)::
     expr     := and_expr (("||" | "or") and_expr)*
     and_expr := unary (("&&" | "and") unary)*
     unary    := ("!" | "not") unary | "(" expr ")" | relation
-    relation := term [ relop term
+    relation := bitand [ relop bitand
                      | ["not"] "in" "{" item ("," item)* "}"
                      | ("contains" | "matches" | "~") term ]
+    bitand   := term ("&" term)*
     item     := term [".." term]
     term     := WORD ["[" slice "]"] | FUNC "(" term ("," term)* ")" ["[" slice "]"]
               | STRING | CHAR
@@ -25,6 +26,7 @@ Terms:
   ("field", name, tok, slice)         slice: list of (start, end|None) or None
   ("lit", tok)                        WORD / STRING / CHAR token
   ("func", name, [terms], tok, slice)
+  ("bitand", term, mask_term, tok)
 """
 from __future__ import annotations
 
@@ -180,11 +182,11 @@ class Parser:
         return self.relation()
 
     def relation(self):
-        left = self.term()
+        left = self.bitand()
         t = self.tok
         if t.kind == OP and t.text in RELOPS or t.kind == WORD and t.text in RELOPS:
             self.next()
-            right = self.term()
+            right = self.bitand()
             return ("rel", RELOPS[t.text], left, right, t)
         negated = False
         if t.kind == WORD and t.text == "not" and self.toks[self.i + 1].kind == WORD \
@@ -198,6 +200,14 @@ class Parser:
         if left[0] == "lit":
             raise unknown_name(left[1])
         return ("test", left)
+
+    def bitand(self):
+        """``field & mask`` (4.0): the field's bits under the mask; true when nonzero."""
+        left = self.term()
+        while self.tok.is_op("&"):
+            t = self.next()
+            left = ("bitand", left, self.term(), t)
+        return left
 
     def set_items(self):
         if not self.tok.is_op("{"):
