@@ -726,24 +726,23 @@ def _make_predicate(root, needed: frozenset):
     def predicate(pkt) -> bool:
         idx = {}
         get = idx.get
-        for layer in pkt.layers:
-            if layer.name in skip:
-                continue
-            stack = [layer]
-            pop = stack.pop
-            push = stack.extend
-            while stack:
-                f = pop()
-                n = f.name
-                if n in needed:
-                    lst = get(n)
-                    if lst is None:
-                        idx[n] = [f]
-                    else:
-                        lst.append(f)
-                c = f.children
-                if c:
-                    push(reversed(c))
+        # Any/all semantics do not depend on occurrence order, so the walk
+        # need not keep tree order (no reversed() per subtree).
+        stack = [layer for layer in pkt.layers if layer.name not in skip]
+        pop = stack.pop
+        push = stack.extend
+        while stack:
+            f = pop()
+            n = f.name
+            if n in needed:
+                lst = get(n)
+                if lst is None:
+                    idx[n] = [f]
+                else:
+                    lst.append(f)
+            c = f.children
+            if c:
+                push(c)
         return bool(root(pkt, idx))
     return predicate
 
