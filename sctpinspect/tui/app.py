@@ -1,0 +1,778 @@
+"""The sctpinspect terminal UI (Textual).
+
+Tabs: Packets (virtual list + detail tree + hex), Associations, Streams, Flow,
+TSN graph, Diagnostics.  A display-filter bar sits on top, a status line and
+the key footer at the bottom.  See docs/tui.md.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from array import array
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import (DataTable, Footer, Input, Label, OptionList, Static, TabbedContent,
+                             TabPane, Tree)
+from textual.widgets.option_list import Option
+
+from ..registry import tree_line
+from .store import Indexer, PacketStore
+from .views import (ASSOC_COLUMNS, assoc_rows, diagnostics_text, flow_lines, message_payload,
+                    message_rows, stream_rows)
+from .widgets import ColumnHeader, HexPane, PacketList, braille_plot, hex_text
+
+HELP_TEXT = """\
+[b]sctpinspect — keys[/b]
+
+[b]Everywhere[/b]
+  1..6        Packets, Associations, Streams, Flow, TSN graph, Diagnostics
+  /           edit the display filter (Enter applies, Esc leaves, Up/Down history)
+  Ctrl+L      clear the filter
+  Ctrl+S      save the capture (or the filtered packets) as pcapng
+  Ctrl+P      command palette
+  ?  F1       this help
+  q           quit (a live capture file is flushed and closed first)
+
+[b]Packets[/b]
+  Up/Down j/k PgUp/PgDn Home/End   move in the list (End follows a live capture)
+  Tab         go to the detail tree, the hex pane shows the selected field's bytes
+  n           show the Wireshark field names in the tree
+  p           pause/resume the live view (the capture keeps being written)
+
+[b]Associations[/b]   Enter: show only this association's packets (sctp.assoc_index == N)
+                      and make it the association of Streams / Flow / TSN graph
+[b]Streams[/b]        Enter on a message: payload preview, hex and dissector tree
+[b]Flow[/b]           Enter on an arrow: select its packet in the list
+[b]TSN graph[/b]      TSN of DATA (o) and SACK cumulative TSN ack (-) over time, per direction
+
+Colours: [green3]handshake[/] [white]data[/] [cyan]SACK[/] [magenta]shutdown[/] \
+[red1]abort/error[/] [grey70]heartbeat[/] [yellow]other control[/] [grey50]not SCTP[/]
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; height: 80%; border: thick $accent; background: $panel; padding: 1 2; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(HELP_TEXT, id="help-text")
+
+
+class SaveScreen(ModalScreen):
+    """Ask for a file name to save to."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Cancel")]
+    DEFAULT_CSS = """
+    SaveScreen { align: center middle; }
+    SaveScreen > Vertical { width: 80; height: 7; border: thick $accent; background: $panel; }
+    """
+
+    def __init__(self, what: str, default: str):
+        super().__init__()
+        self.what = what
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Save {self.what} as pcapng to:")
+            yield Input(self.default, id="save-path")
+
+    @on(Input.Submitted, "#save-path")
+    def _done(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+
+class FilterInput(Input):
+    BINDINGS = [Binding("up", "history(-1)", show=False),
+                Binding("down", "history(1)", show=False),
+                Binding("escape", "leave", show=False)]
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.history: list[str] = []
+        self._pos = 0
+
+    def remember(self, text: str) -> None:
+        if text and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+        self._pos = len(self.history)
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._pos = max(0, min(len(self.history), self._pos + step))
+        self.value = self.history[self._pos] if self._pos < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    def action_leave(self) -> None:
+        self.app.query_one(PacketList).focus()
+
+
+class SctpCommands(Provider):
+    """Command palette entries for the views and actions."""
+
+    COMMANDS = [("Packets view", "tab('packets')"), ("Associations view", "tab('assocs')"),
+                ("Streams view", "tab('streams')"), ("Flow view", "tab('flow')"),
+                ("TSN graph", "tab('tsn')"), ("Diagnostics view", "tab('diag')"),
+                ("Edit display filter", "focus_filter"), ("Clear display filter", "clear_filter"),
+                ("Save as pcapng", "save"), ("Toggle field names", "toggle_names"),
+                ("Pause/resume live view", "pause"), ("Help", "help")]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action in self.COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name),
+                          lambda a=action: self.app.run_action(a), help=action)
+
+
+class FilterPass:
+    """Runs a compiled display filter over the store on a thread; matches grow in ``view``."""
+
+    def __init__(self, store: PacketStore, text: str, predicate, needs_analysis: bool):
+        self.store = store
+        self.text = text
+        self.predicate = predicate
+        self.needs_analysis = needs_analysis
+        self.view = array("l")
+        self.done_upto = 0
+        self.done = False
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="tui-filter", daemon=True)
+
+    def start(self) -> "FilterPass":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        from ..analysis import Analyzer
+        from ..decode import Decoder
+        st = self.store
+        dec = Decoder(st.decode_options)
+        an = Analyzer() if self.needs_analysis else None
+        pred = self.predicate
+        i = 0
+        while not self.stop.is_set():
+            n = len(st)
+            if i >= n:
+                if st.indexed_done and not (st.live and not st.analysis_done):
+                    if i >= len(st):
+                        break
+                time.sleep(0.1)
+                continue
+            try:
+                rec = st.record(i)
+            except (OSError, ValueError):
+                i += 1
+                continue
+            p = dec.decode(rec)
+            if an is not None:
+                an.feed(p)
+            try:
+                ok = pred(p)
+            except Exception:  # noqa: BLE001 - a filter that fails on a packet does not match
+                ok = False
+            if ok:
+                self.view.append(i)
+            i += 1
+            self.done_upto = i
+            if i % 500 == 0:
+                time.sleep(0)
+        self.done = True
+
+
+class SctpInspectApp(App):
+    """``sctpinspect FILE`` / ``sctpinspect -i IFACE``."""
+
+    TITLE = "sctpinspect"
+    COMMANDS = App.COMMANDS | {SctpCommands}
+    CSS = """
+    #filter-bar { height: auto; }
+    #tabs { height: 1fr; }
+    TabPane { height: 1fr; }
+    #filter { width: 1fr; }
+    #filter-error { color: $error; height: auto; padding: 0 1; }
+    #filter-error.ok { color: $success; }
+    #status { height: 1; background: $boost; padding: 0 1; }
+    #packets-pane { height: 1fr; }
+    #lower { height: 45%; }
+    #detail { width: 1fr; border-top: solid $accent; }
+    #hex-scroll { width: 78; border-top: solid $accent; }
+    #streams-top { height: 40%; }
+    #streams-bottom { height: 1fr; }
+    #msg-tree { width: 1fr; }
+    #msg-hex-scroll { width: 78; }
+    #flow-header { height: 2; background: $boost; }
+    #tsn-plot { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("ctrl+l", "clear_filter", "Clear filter"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("n", "toggle_names", "Field names"),
+        Binding("p", "pause", "Pause", show=False),
+        Binding("1", "tab('packets')", "Packets", show=False),
+        Binding("2", "tab('assocs')", "Assocs", show=False),
+        Binding("3", "tab('streams')", "Streams", show=False),
+        Binding("4", "tab('flow')", "Flow", show=False),
+        Binding("5", "tab('tsn')", "TSN", show=False),
+        Binding("6", "tab('diag')", "Diag", show=False),
+    ]
+
+    def __init__(self, path: str | None = None, *, live_source=None, live_path: str | None = None,
+                 initial_filter: str | None = None, analyse: bool = True):
+        super().__init__()
+        self.store = PacketStore(path or "")
+        self.indexer = None
+        self.live = None
+        if live_source is not None:
+            from .store import LiveFeeder, default_live_path
+            out = live_path or default_live_path(str(getattr(live_source, "interface", "live")))
+            self.live = LiveFeeder(self.store, live_source, out)
+        else:
+            self.indexer = Indexer(self.store, analyse=analyse)
+        self.initial_filter = initial_filter
+        self.filter_pass: FilterPass | None = None
+        self.filter_text = ""
+        self.field_names = False
+        self.paused = False
+        self.current_assoc: int | None = None
+        self.current_packet = None
+        self._assoc_sig = None
+        self._messages: list = []
+        self._flow_rows: list = []
+        self.started = time.perf_counter()
+        self.first_screen_seconds: float | None = None
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with Vertical(id="filter-bar"):
+            yield FilterInput(placeholder="display filter, e.g. sctp.chunk_type == 0 && "
+                              "sctp.data_sid == 1   (press / to edit, Enter to apply)",
+                              id="filter")
+            yield Label("", id="filter-error")
+        with TabbedContent(initial="packets", id="tabs"):
+            with TabPane("1 Packets", id="packets"):
+                with Vertical(id="packets-pane"):
+                    yield ColumnHeader(id="columns")
+                    yield PacketList(self.store, id="list")
+                    with Horizontal(id="lower"):
+                        yield Tree("packet", id="detail")
+                        with VerticalScroll(id="hex-scroll"):
+                            yield HexPane(id="hex")
+            with TabPane("2 Associations", id="assocs"):
+                yield DataTable(id="assoc-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("3 Streams", id="streams"):
+                yield Label("", id="streams-title")
+                with Vertical(id="streams-top"):
+                    yield DataTable(id="stream-table", cursor_type="row")
+                yield DataTable(id="msg-table", cursor_type="row")
+                with Horizontal(id="streams-bottom"):
+                    yield Tree("message", id="msg-tree")
+                    with VerticalScroll(id="msg-hex-scroll"):
+                        yield Static("", id="msg-hex")
+            with TabPane("4 Flow", id="flow"):
+                yield Static("", id="flow-header")
+                yield OptionList(id="flow-list")
+            with TabPane("5 TSN graph", id="tsn"):
+                yield Static("", id="tsn-title")
+                yield Static("", id="tsn-plot")
+            with TabPane("6 Diagnostics", id="diag"):
+                with VerticalScroll():
+                    yield Static("", id="diag-text")
+            # issue 7 (send panel on sctpinspect.sock) adds a "7 Send" TabPane here.
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one("#assoc-table", DataTable)
+        for key, label in ASSOC_COLUMNS:
+            t.add_column(label, key=key)
+        st = self.query_one("#stream-table", DataTable)
+        for label in ("from ep", "streams out", "sid", "msgs", "bytes", "ordered", "unordered",
+                      "ppids", "next SSN/MID", "missing", "late", "frames"):
+            st.add_column(label)
+        mt = self.query_one("#msg-table", DataTable)
+        for label in ("from ep", "sid", "SSN/MID", "ppid", "U", "length", "frames",
+                      "TSNs", "complete in"):
+            mt.add_column(label)
+        if self.live is not None:
+            self.live.start()
+            self.query_one(PacketList).follow = True
+        else:
+            self.indexer.start()
+        self.set_interval(0.2, self._tick)
+        self.query_one(PacketList).focus()
+        if self.initial_filter:
+            self.query_one("#filter", FilterInput).value = self.initial_filter
+            self.apply_filter(self.initial_filter)
+
+    # ------------------------------------------------------------------ periodic refresh
+    def _tick(self) -> None:
+        lst = self.query_one(PacketList)
+        if self.filter_pass is not None and lst.view is not self.filter_pass.view:
+            lst.view = self.filter_pass.view
+        if not self.paused:
+            lst.refresh_count()
+            lst.refresh()
+        if self.first_screen_seconds is None and len(self.store):
+            self.first_screen_seconds = time.perf_counter() - self.started
+        self._update_status()
+        active = self.query_one(TabbedContent).active
+        if active == "assocs":
+            self.refresh_assocs()
+        elif active == "tsn":
+            self.refresh_tsn()
+
+    def _update_status(self) -> None:
+        st = self.store
+        n = len(st)
+        parts = [st.path.rsplit("/", 1)[-1] if st.path else "(no file)"]
+        if st.live:
+            parts.append(f"live: {n} captured")
+            s = st.live_stats
+            if s is not None:
+                parts.append(f"dropped {getattr(s, 'kernel_dropped', 0)}")
+            if self.live is not None and self.live.closed:
+                parts.append("capture stopped")
+            if self.paused:
+                parts.append("[PAUSED]")
+        else:
+            parts.append(f"{n} frames" + ("" if st.indexed_done else " (indexing…)"))
+            if st.indexed_done and not st.analysis_done and n:
+                parts.append(f"analysing {100 * st.analysed // max(1, n)}%")
+        fp = self.filter_pass
+        if fp is not None:
+            prog = "" if fp.done else f" (filtering {100 * fp.done_upto // max(1, n)}%)"
+            parts.append(f"shown {len(fp.view)}{prog}")
+        if st.error:
+            parts.append(st.error)
+        self.query_one("#status", Static).update(" | ".join(parts))
+
+    # ------------------------------------------------------------------ packets
+    @on(PacketList.Selected)
+    def _packet_selected(self, event: PacketList.Selected) -> None:
+        self.show_packet(event.frame_index)
+
+    def show_packet(self, i: int) -> None:
+        try:
+            pkt = self.store.packet(i)
+        except (OSError, ValueError) as e:
+            self.notify(f"cannot re-read frame {i + 1}: {e}", severity="error")
+            return
+        self.current_packet = pkt
+        tree = self.query_one("#detail", Tree)
+        tree.clear()
+        tree.root.set_label(f"Frame {pkt.number}")
+        tree.root.data = None
+        for layer in pkt.layers:
+            buf = None
+            if pkt.buffers:
+                buf = pkt.buffers.get("layer:" + layer.name)
+            self._add_field(tree.root, layer, buf, expand=layer.name == "sctp")
+        if pkt.notes:
+            en = tree.root.add("Expert Info", expand=True)
+            for note in pkt.notes:
+                rule = f" ({note.rfc})" if note.rfc else ""
+                key = f"  [{note.key}]" if self.field_names and note.key else ""
+                en.add_leaf(f"[{note.severity.capitalize()}/{note.group}] {note.message}"
+                            f"{rule}{key}", data=(note, None))
+        tree.root.expand()
+        self.show_hex(pkt, 0, 0)
+
+    def _add_field(self, parent, field, buf, expand=False) -> None:
+        label = tree_line(field)
+        if self.field_names:
+            label = f"{label}  [{field.name}]"
+        text = Text(label)
+        if field.children:
+            node = parent.add(text, data=(field, buf), expand=expand)
+            for c in field.children:
+                self._add_field(node, c, buf, expand=expand and c.name == "sctp.chunk")
+        else:
+            parent.add_leaf(text, data=(field, buf))
+
+    def show_hex(self, pkt, offset: int, length: int, buf: str | None = None) -> None:
+        data = pkt.record.data
+        title = f"Frame {pkt.number}: {len(data)} bytes"
+        if buf and pkt.buffers and buf in pkt.buffers:
+            data = pkt.buffers[buf]
+            title = f"{buf}: {len(data)} bytes"
+        if length:
+            title += f"  (selected: offset {offset}, {length} bytes)"
+        self.query_one("#hex", HexPane).show_bytes(data, offset, length, title)
+
+    @on(Tree.NodeHighlighted, "#detail")
+    def _field_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        d = event.node.data
+        if not d or self.current_packet is None:
+            return
+        f, buf = d
+        self.show_hex(self.current_packet, f.offset, f.length, buf)
+
+    def action_toggle_names(self) -> None:
+        self.field_names = not self.field_names
+        if self.current_packet is not None:
+            self.show_packet(self.current_packet.number - 1)
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        lst = self.query_one(PacketList)
+        if not self.paused:
+            lst.refresh_count()
+        self._update_status()
+
+    # ------------------------------------------------------------------ filter
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", FilterInput).focus()
+
+    def action_clear_filter(self) -> None:
+        inp = self.query_one("#filter", FilterInput)
+        inp.value = ""
+        self.apply_filter("")
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        from ..filter import FilterError, check_filter
+        lab = self.query_one("#filter-error", Label)
+        text = event.value.strip()
+        if not text:
+            lab.update("")
+            return
+        try:
+            err = check_filter(text)
+        except FilterError as e:
+            err = e
+        if err is not None:
+            lab.remove_class("ok")
+            lab.update(self._filter_error_text(text, err))
+        else:
+            lab.add_class("ok")
+            lab.update("valid filter: Enter applies")
+
+    @staticmethod
+    def _filter_error_text(text: str, e) -> str:
+        col = getattr(e, "column", None)
+        msg = getattr(e, "message", None) or str(e)
+        if col is None:
+            return msg
+        caret = getattr(e, "caret", " " * col + "^")
+        return f"{msg} (column {col + 1})\n{text}\n{caret}"
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.apply_filter(event.value.strip())
+
+    def apply_filter(self, text: str) -> bool:
+        from ..analysis.hook import needs_analysis
+        from ..filter import FilterError, compile_filter
+        import re
+        inp = self.query_one("#filter", FilterInput)
+        lab = self.query_one("#filter-error", Label)
+        lst = self.query_one(PacketList)
+        if self.filter_pass is not None:
+            self.filter_pass.stop.set()
+            self.filter_pass = None
+        if not text:
+            self.filter_text = ""
+            lab.update("")
+            lst.set_view(None)
+            self._update_status()
+            return True
+        try:
+            pred = compile_filter(text)
+        except FilterError as e:
+            lab.remove_class("ok")
+            lab.update(self._filter_error_text(text, e))
+            self.notify(f"bad filter: {e}", severity="error")
+            return False
+        inp.remember(text)
+        self.filter_text = text
+        lab.add_class("ok")
+        lab.update(f"filter applied: {text}")
+        st = self.store
+        m = re.fullmatch(r"\s*sctp\.assoc_index\s*==\s*(\d+)\s*", text)
+        if m and st.analysis_done and not st.live:
+            # every frame's association is already known: no decoding needed
+            a = int(m.group(1))
+            fp = FilterPass(st, text, pred, False)
+            fp.view = array("l", (i for i, x in enumerate(st.assoc) if x == a))
+            fp.done = True
+            fp.done_upto = len(st)
+            self.filter_pass = fp
+        else:
+            self.filter_pass = FilterPass(st, text, pred, needs_analysis(None, text)).start()
+        lst.set_view(self.filter_pass.view)
+        lst.focus()
+        return True
+
+    # ------------------------------------------------------------------ tabs
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event) -> None:
+        active = self.query_one(TabbedContent).active
+        if active == "assocs":
+            self._assoc_sig = None
+            self.refresh_assocs()
+            self.query_one("#assoc-table").focus()
+        elif active == "streams":
+            self.refresh_streams()
+        elif active == "flow":
+            self.refresh_flow()
+        elif active == "tsn":
+            self.refresh_tsn()
+        elif active == "diag":
+            self.refresh_diag()
+        elif active == "packets":
+            self.query_one(PacketList).focus()
+
+    # ------------------------------------------------------------------ associations
+    def refresh_assocs(self) -> None:
+        st = self.store
+        with st.lock:
+            rows = assoc_rows(st.analyzer)
+        sig = tuple(tuple(r.values()) for r in rows)
+        if sig == self._assoc_sig:
+            return
+        self._assoc_sig = sig
+        t = self.query_one("#assoc-table", DataTable)
+        cur = t.cursor_row
+        t.clear()
+        for r in rows:
+            t.add_row(*[str(r[k]) for k, _ in ASSOC_COLUMNS], key=str(r["assoc_index"]))
+        if rows:
+            t.move_cursor(row=min(cur, len(rows) - 1))
+
+    @on(DataTable.RowSelected, "#assoc-table")
+    def _assoc_selected(self, event: DataTable.RowSelected) -> None:
+        a = int(event.row_key.value)
+        self.select_association(a)
+
+    def select_association(self, a: int, show_packets: bool = True) -> None:
+        self.current_assoc = a
+        text = f"sctp.assoc_index == {a}"
+        self.query_one("#filter", FilterInput).value = text
+        self.apply_filter(text)
+        if show_packets:
+            self.action_tab("packets")
+
+    def _assoc_for_views(self) -> int | None:
+        if self.current_assoc is not None:
+            return self.current_assoc
+        an = self.store.analyzer
+        if an is not None and an.associations:
+            return 0
+        return None
+
+    # ------------------------------------------------------------------ streams
+    def refresh_streams(self) -> None:
+        a = self._assoc_for_views()
+        st = self.store
+        title = self.query_one("#streams-title", Label)
+        t = self.query_one("#stream-table", DataTable)
+        mt = self.query_one("#msg-table", DataTable)
+        t.clear()
+        mt.clear()
+        if a is None:
+            title.update("no association (yet); choose one in the Associations view")
+            return
+        with st.lock:
+            rows = stream_rows(st.analyzer, a)
+            self._messages = message_rows(st.analyzer, a)
+        title.update(f"association {a}: {len(rows)} stream rows, {len(self._messages)} messages"
+                     " (Enter on a message shows its payload)")
+        for r in rows:
+            t.add_row(str(r["sender"]), "?" if r["streams_out"] is None else str(r["streams_out"]),
+                      str(r["sid"]), str(r["messages"]), str(r["bytes"]), str(r["ordered"]),
+                      str(r["unordered"]),
+                      ",".join(f"{p}x{n}" for p, n in r["ppids"].items()) or "-",
+                      "?" if r["next_seq"] is None else str(r["next_seq"]), str(r["missing"]),
+                      str(r["reordered"]), f"{r['first_frame']}-{r['last_frame']}")
+        for k, m in enumerate(self._messages):
+            mt.add_row(str(m.sender), str(m.sid), str(m.seq), str(m.ppid), "U" if m.unordered
+                       else "", str(m.length), ",".join(map(str, m.frames[:8])) +
+                       ("…" if len(m.frames) > 8 else ""), f"{m.first_tsn}-{m.last_tsn}",
+                       str(m.frame), key=str(k))
+
+    @on(DataTable.RowSelected, "#msg-table")
+    def _message_selected(self, event: DataTable.RowSelected) -> None:
+        m = self._messages[int(event.row_key.value)]
+        self.show_message(m)
+
+    def show_message(self, m) -> None:
+        payload = message_payload(self.store, m)
+        self.query_one("#msg-hex", Static).update(
+            hex_text(payload, 0, 0, f"message sid={m.sid} seq={m.seq} ppid={m.ppid}: "
+                     f"{len(payload)} of {m.length} bytes"))
+        tree = self.query_one("#msg-tree", Tree)
+        tree.clear()
+        preview = payload[:64].decode("ascii", "replace")
+        preview = "".join(ch if ch.isprintable() else "." for ch in preview)
+        tree.root.set_label(f"Payload preview: {preview}")
+        try:
+            from dissectors import dissect_payload
+            p = self.store.packet(m.frame - 1)
+            notes: list = []
+            d = dissect_payload(payload, 0, m.ppid, p.sport, p.dport, notes=notes)
+        except Exception as e:  # noqa: BLE001 - shown, never fatal
+            d = None
+            tree.root.add_leaf(f"(payload dissector failed: {e})")
+        if d is not None:
+            self._add_field(tree.root, d, None, expand=True)
+        else:
+            tree.root.add_leaf("no payload dissector for this PPID/port")
+        tree.root.expand()
+
+    # ------------------------------------------------------------------ flow
+    def refresh_flow(self) -> None:
+        a = self._assoc_for_views()
+        ol = self.query_one("#flow-list", OptionList)
+        ol.clear_options()
+        hdr = self.query_one("#flow-header", Static)
+        if a is None:
+            hdr.update("no association (yet)")
+            self._flow_rows = []
+            return
+        header, rows = flow_lines(self.store, a, width=max(30, (self.size.width - 60) // 2))
+        self._flow_rows = rows
+        hdr.update("\n".join(header))
+        ol.add_options([Option(Text(t, no_wrap=True), id=str(k)) for k, (t, _) in enumerate(rows)])
+
+    @on(OptionList.OptionSelected, "#flow-list")
+    def _flow_selected(self, event: OptionList.OptionSelected) -> None:
+        _, fi = self._flow_rows[int(event.option.id)]
+        self.goto_frame(fi)
+
+    def goto_frame(self, fi: int) -> None:
+        lst = self.query_one(PacketList)
+        row = lst.row_of_frame(fi)
+        if row is None:
+            self.action_clear_filter()
+            row = fi
+        self.action_tab("packets")
+        lst.follow = False
+        lst.move_to(row)
+        self.show_packet(fi)
+
+    # ------------------------------------------------------------------ TSN graph
+    def refresh_tsn(self) -> None:
+        a = self._assoc_for_views()
+        title = self.query_one("#tsn-title", Static)
+        plot = self.query_one("#tsn-plot", Static)
+        if a is None:
+            title.update("no association (yet)")
+            return
+        with self.store.lock:
+            s = self.store.series.get(a)
+            s = {k: list(v) for k, v in s.items()} if s else None
+        if not s:
+            title.update(f"association {a}: no DATA or SACK")
+            plot.update("")
+            return
+        w = max(20, (plot.size.width or 100) - 12)
+        h = max(4, ((plot.size.height or 20) - 4) // 2)
+        out = Text()
+        t0 = self.store.first_ts
+        for d in (1, 2):
+            data = [((t - t0) / 1e9, v) for t, v in s[f"data{d}"]]
+            sack = [((t - t0) / 1e9, v) for t, v in s[f"sack{d}"]]
+            out.append(f"ep{d} -> ep{3 - d}: {len(data)} DATA chunks (white), "
+                       f"{len(sack)} SACK cum TSN ack from ep{3 - d} (cyan)\n", style="bold")
+            pts = data + sack
+            if not pts:
+                out.append("(none)\n")
+                continue
+            ys = [v for _, v in pts]
+            xs = [x for x, _ in pts]
+            y0, y1 = min(ys), max(ys)
+            out.append(f"TSN {y1}\n", style="grey50")
+            out.append_text(braille_plot([data, sack], w, h, (min(xs), max(xs)), (y0, y1),
+                                         styles=["white", "cyan"]))
+            out.append(f"\nTSN {y0}    t={min(xs):.6f}s .. {max(xs):.6f}s\n", style="grey50")
+        title.update(f"association {a}: TSN (DATA) and cumulative TSN ack (SACK) over time")
+        plot.update(out)
+
+    # ------------------------------------------------------------------ diagnostics
+    def refresh_diag(self) -> None:
+        ok, text = diagnostics_text(self.store)
+        self.query_one("#diag-text", Static).update(text)
+
+    # ------------------------------------------------------------------ save / help / quit
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_save(self) -> None:
+        what = f"the {len(self.filter_pass.view)} filtered packets" if self.filter_pass \
+            else f"all {len(self.store)} packets"
+        base = (self.store.path.rsplit(".", 1)[0] if self.store.path else "capture")
+        self.push_screen(SaveScreen(what, base + ("-filtered" if self.filter_pass else "-copy")
+                                    + ".pcapng"), self._save_to)
+
+    def _save_to(self, path: str | None) -> None:
+        if not path:
+            return
+        frames = list(self.filter_pass.view) if self.filter_pass else range(len(self.store))
+        threading.Thread(target=self._save_worker, args=(path, frames), daemon=True).start()
+
+    def _save_worker(self, path: str, frames) -> None:
+        try:
+            n = save_pcapng(self.store, path, frames)
+        except OSError as e:
+            self.call_from_thread(self.notify, f"cannot save {path}: {e.strerror or e}",
+                                  severity="error")
+            return
+        self.call_from_thread(self.notify, f"saved {n} packets to {path}")
+
+    async def action_quit(self) -> None:
+        self.shutdown()
+        self.exit()
+
+    def shutdown(self) -> None:
+        """Stop the background threads; flush and close a live capture file."""
+        if self.filter_pass is not None:
+            self.filter_pass.stop.set()
+        if self.indexer is not None:
+            self.indexer.stop.set()
+        if self.live is not None:
+            self.live.close()
+
+
+def save_pcapng(store: PacketStore, path: str, frames) -> int:
+    """Write the records ``frames`` (0-based indexes) of ``store`` to a pcapng file."""
+    from ..sources.pcapng_writer import PcapngWriter
+    records = []
+    ifmap: dict = {}
+    n = 0
+    # interfaces first (the IDBs precede the packets): one per (interface, link type)
+    for i in frames:
+        key = (store.ifaces[i], store.linktypes[i])
+        if key not in ifmap:
+            ifmap[key] = len(ifmap)
+    ifaces = [(lt, None, 262144, 9) for (_, lt) in sorted(ifmap, key=ifmap.get)] or \
+        [(1, None, 262144, 9)]
+    with open(path, "wb") as fh:
+        w = PcapngWriter(fh, interfaces=ifaces)
+        for i in frames:
+            rec = store.record(i)
+            rec.interface = ifmap[(store.ifaces[i], store.linktypes[i])]
+            w.write(rec)
+            n += 1
+        w.close()
+    del records
+    return n
