@@ -9,7 +9,7 @@ import time
 
 from .. import craft as K
 from ..errors import UserError
-from ..sock.cli import parse_streams, parse_u32, payload_from
+from ..sock.cli import parse_u32, payload_from, streams_arg
 
 HELP = "build one SCTP packet by hand and send it over a raw socket"
 DESCRIPTION = """\
@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--checksum", metavar="X", help="write this checksum value instead of CRC32c")
     i = p.add_argument_group("init")
     i.add_argument("--init-tag", metavar="TAG", help="Initiate Tag (default random)")
-    i.add_argument("--streams", metavar="OUT,IN", type=parse_streams, default=(10, 10),
+    i.add_argument("--streams", metavar="OUT,IN", type=streams_arg, default=(10, 10),
                    help="outbound streams and maximum inbound streams (default 10,10)")
     i.add_argument("--tsn", metavar="N", help="initial TSN (init) or the DATA TSN "
                    "(default random / 1)")

@@ -8,7 +8,7 @@ import time
 
 from ..errors import UserError
 from ..sock import SctpEndpoint, SctpError, endpoint_text, parse_address, parse_hostport
-from ..sock.cli import Printer, parse_streams
+from ..sock.cli import Printer, streams_arg
 from ..sock.events import AssocChange, Message, Notification
 
 HELP = "accept SCTP associations and print what arrives"
@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="exit after receiving N messages (default: run until Ctrl-C)")
     p.add_argument("--assocs", metavar="N", type=int,
                    help="exit after N associations have ended")
-    p.add_argument("--streams", metavar="OUT,IN", type=parse_streams,
+    p.add_argument("--streams", metavar="OUT,IN", type=streams_arg,
                    help="outbound streams offered and inbound streams allowed (SCTP_INITMSG)")
     p.add_argument("--timeout", metavar="S", type=float,
                    help="exit after S seconds without any event or message")

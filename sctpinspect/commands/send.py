@@ -7,7 +7,7 @@ import time
 
 from ..errors import UserError
 from ..sock import SctpEndpoint, endpoint_text, parse_address, parse_hostport
-from ..sock.cli import Printer, parse_streams, parse_u32, payload_from
+from ..sock.cli import Printer, parse_u32, payload_from, streams_arg
 from ..sock.events import AssocChange, Message
 
 HELP = "send SCTP messages through the kernel's SCTP stack"
@@ -57,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="local port (default: any)")
     a.add_argument("--peer", metavar="ADDR", action="append", default=[],
                    help="another address of the peer (repeat; SCTP_SOCKOPT_CONNECTX)")
-    a.add_argument("--streams", metavar="OUT,IN", type=parse_streams,
+    a.add_argument("--streams", metavar="OUT,IN", type=streams_arg,
                    help="outbound streams asked for and inbound streams allowed in INIT "
                         "(SCTP_INITMSG; default: the kernel's, 10 out)")
     a.add_argument("--init-attempts", metavar="N", type=int, default=4,

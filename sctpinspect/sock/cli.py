@@ -80,3 +80,12 @@ class Printer:
     def text(self, line: str) -> None:
         self.out.write(line + "\n")
         self.out.flush()
+
+
+def streams_arg(text: str) -> tuple[int, int]:
+    """:func:`parse_streams` for argparse ``type=`` (argparse reports the message)."""
+    import argparse
+    try:
+        return parse_streams(text)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
