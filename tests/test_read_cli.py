@@ -239,12 +239,34 @@ def test_fast_formatters_agree_with_registry():
     from sctpinspect.decode.frame import FrameDecoder  # noqa: F401
     checked = 0
     for name, s in list(registry.FIELDS.items()):
-        if not s.is_int:
+        if s.is_int:
+            values = (0, 1, 7, 255)
+        elif s.ftype == registry.FT_BOOLEAN:
+            values = (True, False, 0, 1)
+        else:
             continue
-        for v in (0, 1, 7, 255):
+        for v in values:
             assert formatter_for(name)(v) == registry.format_tshark(name, v), name
         checked += 1
     assert checked > 50
+
+
+def test_prunable_layers_hold_only_their_own_fields():
+    """-T fields skips walking e.g. the ip layer when no ip.* field is asked for;
+    that is only right if such layers never hold another protocol's fields."""
+    from conftest import public_captures
+    from sctpinspect.output.fields import PRUNABLE_LAYERS
+    from sctpinspect.pipeline import Pipeline, open_records
+    seen = set()
+    for path in public_captures():
+        for pkt, _ in Pipeline(open_records(str(path))):
+            for layer in pkt.layers:
+                if layer.name in PRUNABLE_LAYERS:
+                    seen.add(layer.name)
+                    for f in layer.walk():
+                        assert f.name.split(".", 1)[0] in PRUNABLE_LAYERS[layer.name], \
+                            (path.name, layer.name, f.name)
+    assert {"frame", "eth", "sll", "ip", "ipv6", "udp"} <= seen
 
 
 def test_unknown_field_is_one_line_error():

@@ -116,7 +116,10 @@ def run(args) -> int:
     predicate = compile_display_filter(args.display_filter)
     records = open_records(args.file)
     progress = ReadProgress(args.file, enabled=False if args.no_progress else None)
-    pipe = Pipeline(records, options, predicate=predicate,
+    from ..analysis.hook import analysis_hook   # None unless the output needs analysis fields
+    analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
+                            verbose=args.verbose or fmt == "json")
+    pipe = Pipeline(records, options, predicate=predicate, analyse=analyse,
                     on_record=(lambda r: progress.tick(r.offset)) if progress.enabled else None)
     if fmt == "fields":
         from ..output.fields import known_field

@@ -136,6 +136,10 @@ def formatter_for(name: str) -> Callable:
                 return ("0x%%0%dx" % width).__mod__
             if s.base in (registry.BASE_DEC, registry.BASE_DEC_HEX, registry.BASE_NONE):
                 return _int_str
+        elif s.ftype == registry.FT_FRAMENUM:
+            return _int_str
+        elif s.ftype == registry.FT_BOOLEAN:
+            return _bool_str
     return partial(registry.format_tshark, name)
 
 
@@ -144,8 +148,23 @@ def _int_str(v) -> str:
     return str(v) if v.__class__ is int else ("" if v is None else str(v))
 
 
+def _bool_str(v) -> str:
+    return "1" if v else "0"
+
+
 def known_field(name: str) -> bool:
     return name in registry.FIELDS or name in _FRAME_FALLBACK
+
+
+# Top-level layers whose subtree holds only fields of the listed protocols
+# (the ``ipv6`` layer also carries Wireshark's ``ip.version``): when no requested
+# field belongs to them they are not walked at all.  tests/test_read_cli.py checks
+# this table on every public capture.
+PRUNABLE_LAYERS = {
+    "frame": ("frame",), "eth": ("eth",), "sll": ("sll",), "sll2": ("sll2",),
+    "null": ("null",), "vlan": ("vlan",), "ip": ("ip",), "ipv6": ("ipv6", "ip"),
+    "udp": ("udp",),
+}
 
 
 class FieldsPrinter:
@@ -156,70 +175,75 @@ class FieldsPrinter:
             raise UserError("-T fields needs at least one -e FIELD (e.g. -e frame.number -e sctp.data_tsn)")
         self.names = list(names)
         self.opt = options or FieldOptions()
-        # name -> list of column indexes (a field may be asked for twice)
-        self.index: dict[str, list[int]] = {}
+        # name -> column indexes (a field may be asked for twice)
+        self.index: dict[str, tuple] = {}
         for i, n in enumerate(self.names):
-            self.index.setdefault(n, []).append(i)
+            self.index[n] = self.index.get(n, ()) + (i,)
         self.fmt = [formatter_for(n) for n in self.names]
-        self.fallback = [(i, _FRAME_FALLBACK[n]) for i, n in enumerate(self.names)
+        self.fallback = [(i, n, _FRAME_FALLBACK[n]) for i, n in enumerate(self.names)
                          if n in _FRAME_FALLBACK]
+        protos = {n.split(".", 1)[0] for n in self.names}
+        self.skip_layers = frozenset(layer for layer, holds in PRUNABLE_LAYERS.items()
+                                     if not protos.intersection(holds))
+        self.empty = [""] * len(self.names)
         self.ctx = _Ctx()
 
     def header(self) -> str:
         return ("\ufeff" if self.opt.bom else "") + self.opt.separator.join(self.names)
 
-    def collect(self, pkt) -> list[list]:
-        """Raw values per column, in tree order."""
-        cols: list[list] = [[] for _ in self.names]
+    def collect(self, pkt) -> dict:
+        """``{name: [values in tree order]}`` for the requested names present in the frame."""
         index = self.index
+        skip = self.skip_layers
+        found: dict = {}
+        get = found.get
         # Iterative depth-first walk; hand-written instead of Field.walk() because
         # a generator per node costs ~3x more on the 500k-packet path.
-        stack = list(reversed(pkt.layers))
+        stack = [layer for layer in reversed(pkt.layers) if layer.name not in skip]
         pop = stack.pop
         push = stack.extend
         while stack:
             f = pop()
-            idx = index.get(f.name)
-            if idx is not None:
-                v = f.value
-                for i in idx:
-                    cols[i].append(v)
+            name = f.name
+            if name in index:
+                vals = get(name)
+                if vals is None:
+                    found[name] = [f.value]
+                else:
+                    vals.append(f.value)
             ch = f.children
             if ch:
                 push(ch[::-1])
-        return cols
+        return found
 
     def line(self, pkt) -> str:
         ctx = self.ctx
         if ctx.first_ts_ns is None:
             ctx.first_ts_ns = pkt.record.ts_ns
-        cols = self.collect(pkt)
-        for i, fn in self.fallback:
-            if not cols[i]:
-                cols[i].append(fn(pkt, ctx))
+        found = self.collect(pkt)
+        for i, name, fn in self.fallback:
+            if name not in found:
+                found[name] = [fn(pkt, ctx)]
         o = self.opt
         occ = o.occurrence
         agg = o.aggregator
         q = o.quote
-        out = []
-        for i, vals in enumerate(cols):
-            if not vals:
-                out.append("")
-                continue
-            fmt = self.fmt[i]
-            if occ == "a":
-                if len(vals) == 1:
+        fmts = self.fmt
+        index = self.index
+        out = self.empty.copy()
+        for name, vals in found.items():
+            for i in index[name]:
+                fmt = fmts[i]
+                if occ == "a":
+                    text = fmt(vals[0]) if len(vals) == 1 else agg.join([fmt(v) for v in vals])
+                elif occ == "f":
                     text = fmt(vals[0])
+                elif occ == "l":
+                    text = fmt(vals[-1])
                 else:
-                    text = agg.join([fmt(v) for v in vals])
-            elif occ == "f":
-                text = fmt(vals[0])
-            elif occ == "l":
-                text = fmt(vals[-1])
-            else:
-                k = occ - 1 if occ > 0 else len(vals) + occ
-                text = fmt(vals[k]) if 0 <= k < len(vals) else ""
-            if q and text:
-                text = q + text + q
-            out.append(text)
+                    k = occ - 1 if occ > 0 else len(vals) + occ
+                    text = fmt(vals[k]) if 0 <= k < len(vals) else ""
+                if q and text:
+                    text = q + text + q
+                out[i] = text
         return o.separator.join(out)
