@@ -203,21 +203,14 @@ def write_pcap(path: str, packets: list[tuple[float, bytes]]) -> None:
         raise UserError(f"cannot write {path}: {e.strerror}") from None
 
 
-def _raw_socket(family: int, proto: int) -> socket.socket:
+def _socket(family: int, stype: int, proto: int) -> socket.socket:
     try:
-        return socket.socket(family, socket.SOCK_RAW, proto)
+        return socket.socket(family, stype, proto)
     except PermissionError:
         raise UserError("raw sockets need root or CAP_NET_RAW (try sudo, or --dry-run to "
                         "only print the packet)") from None
     except OSError as e:
         raise UserError(f"cannot open a raw socket: {e.strerror}") from None
-
-
-def _fake_ip6(src: str, dst: str, nh: int, payload: bytes) -> bytes:
-    """IPv6 raw sockets deliver no IPv6 header; rebuild one for the decoder."""
-    return (struct.pack("!IHBB", 6 << 28, len(payload), nh, 64)
-            + socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
-            + payload)
 
 
 def _quotes_us(pkt: Crafted, sport: int, dport: int, inner: bytes, v6: bool) -> bool:
@@ -237,62 +230,82 @@ def _quotes_us(pkt: Crafted, sport: int, dport: int, inner: bytes, v6: bool) -> 
         qs, qd = struct.unpack_from("!HH", inner, off)
     except (struct.error, ValueError, OSError):
         return False
-    return qdst == pkt.dst and qs == sport and qd == dport
+    return ipaddress.ip_address(qdst) == ipaddress.ip_address(pkt.dst) \
+        and qs == sport and qd == dport
+
+
+def _reply_of(pkt: Crafted, data: bytes, v6: bool) -> bool:
+    """Is this IP packet, received from the wire, an answer to ``pkt``: SCTP from
+    the destination to our ports, or an ICMP error quoting our packet?"""
+    sport, dport = pkt.sctp.sport, pkt.sctp.dport
+    try:
+        if v6:
+            if len(data) < 48 or data[0] >> 4 != 6:
+                return False
+            src, nh, off = socket.inet_ntop(socket.AF_INET6, data[8:24]), data[6], 40
+            icmp_proto, errors = 58, (1, 2, 3, 4)
+        else:
+            if len(data) < 28 or data[0] >> 4 != 4:
+                return False
+            src, nh, off = socket.inet_ntop(socket.AF_INET, data[12:16]), data[9], \
+                (data[0] & 0x0F) * 4
+            icmp_proto, errors = 1, (3, 11, 12)
+    except (ValueError, OSError):
+        return False
+    if nh == IPPROTO_SCTP:
+        return ipaddress.ip_address(src) == ipaddress.ip_address(pkt.dst) and \
+            len(data) >= off + 4 and struct.unpack_from("!HH", data, off) == (dport, sport)
+    if nh == icmp_proto and len(data) >= off + 8 and data[off] in errors:
+        return _quotes_us(pkt, sport, dport, data[off + 8:], v6)
+    return False
 
 
 def send_packet(pkt: Crafted, wait: float = 0.0, bind_src: str | None = None,
                 max_replies: int = 8) -> tuple[float, list[tuple[float, bytes]]]:
-    """Send the SCTP bytes to ``pkt.dst`` through a raw socket and collect, for
-    ``wait`` seconds, replies from that peer for our ports: SCTP packets and
-    ICMP/ICMPv6 errors quoting our packet.  Returns (send time, [(time, IP packet)])."""
+    """Send ``pkt`` to ``pkt.dst`` and collect, for ``wait`` seconds, the replies:
+    SCTP packets from that address to our ports, and ICMP/ICMPv6 errors
+    quoting our packet.  Returns (send time, [(time, IP packet)]).
+
+    The packet leaves through an IPPROTO_RAW socket (IP header included) and
+    replies are read from an AF_PACKET socket: a raw socket of protocol 132
+    would itself count as an SCTP handler and stop the kernel from sending
+    the ICMP "protocol unreachable" a host without SCTP answers with."""
     v6 = ":" in pkt.dst
     fam = socket.AF_INET6 if v6 else socket.AF_INET
-    sport, dport = pkt.sctp.sport, pkt.sctp.dport
-    tx = _raw_socket(fam, IPPROTO_SCTP)
-    icmp = _raw_socket(fam, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+    if bind_src:
+        pkt.src = bind_src
+    rx = None
+    if wait > 0:
+        rx = _socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0003))  # ETH_P_ALL
+    tx = _socket(fam, socket.SOCK_RAW, socket.IPPROTO_RAW)
     try:
-        if bind_src:
-            try:
-                tx.bind((bind_src, 0))
-            except OSError as e:
-                raise UserError(f"cannot send from {bind_src}: {e.strerror}") from None
         try:
             t0 = time.time()
-            tx.sendto(pkt.sctp_bytes, (pkt.dst, 0))
+            tx.sendto(pkt.ip_bytes(), (pkt.dst, 0))
         except OSError as e:
             raise UserError(f"cannot send to {pkt.dst}: {e.strerror}") from None
         replies: list[tuple[float, bytes]] = []
+        if rx is None:
+            return t0, replies
         deadline = time.monotonic() + wait
         poller = select.poll()
-        poller.register(tx, select.POLLIN)
-        poller.register(icmp, select.POLLIN)
+        poller.register(rx, select.POLLIN)
         while len(replies) < max_replies:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not poller.poll(left * 1000):
                 break
-            for fd, _ in poller.poll(left * 1000):
-                s = tx if fd == tx.fileno() else icmp
-                data, addr = s.recvfrom(65535)
-                now = time.time()
-                if addr[0] != pkt.dst:
-                    continue
-                if s is tx:
-                    body = data if v6 else data[(data[0] & 0x0F) * 4:]
-                    if len(body) < 4 or struct.unpack_from("!HH", body) != (dport, sport):
-                        continue
-                    full = _fake_ip6(addr[0], pkt.src, IPPROTO_SCTP, data) if v6 else data
-                else:
-                    body = data if v6 else data[(data[0] & 0x0F) * 4:]
-                    if len(body) < 8 or body[0] not in ((1, 2, 3, 4) if v6 else (3, 11, 12)):
-                        continue
-                    if not _quotes_us(pkt, sport, dport, body[8:], v6):
-                        continue
-                    full = _fake_ip6(addr[0], pkt.src, socket.IPPROTO_ICMPV6, data) if v6 else data
-                replies.append((now, full))
+            data, addr = rx.recvfrom(65535)
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            if addr[1] != (0x86DD if v6 else 0x0800):
+                continue
+            if _reply_of(pkt, data, v6):
+                replies.append((time.time(), data))
         return t0, replies
     finally:
         tx.close()
-        icmp.close()
+        if rx is not None:
+            rx.close()
 
 
 def decode_ip(data: bytes, number: int = 1, ts: float | None = None):
