@@ -323,6 +323,15 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ periodic refresh
     def _tick(self) -> None:
+        from textual.css.query import NoMatches
+        if isinstance(self.screen, ModalScreen):
+            return
+        try:
+            self._refresh_main()
+        except NoMatches:       # the app is closing
+            pass
+
+    def _refresh_main(self) -> None:
         lst = self.query_one(PacketList)
         if self.filter_pass is not None and lst.view is not self.filter_pass.view:
             lst.view = self.filter_pass.view
