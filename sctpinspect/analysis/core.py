@@ -983,10 +983,12 @@ class Analyzer:
 
     def _ack(self, tsn, t: _Tsn, frame, ts, under: Field | None) -> None:
         t.acked = frame
-        if under is None or t.chunk is None:
+        chunk, t.chunk = t.chunk, None   # release the Packet tree: bounded live objects
+        if under is None or chunk is None:
             return
-        _gen(t.chunk, "sctp.acked", frame, t.chunk)
-        _gen(t.chunk, "sctp.data_rtt", (ts - t.ts) / 1e9, t.chunk)
+        t.chunk = None
+        _gen(chunk, "sctp.acked", frame, chunk)
+        _gen(chunk, "sctp.data_rtt", (ts - t.ts) / 1e9, chunk)
         a = _gen(under, "sctp.ack", tsn, under)
         _gen(a, "sctp.ack_frame", t.frame, under)
         _gen(a, "sctp.sack_rtt", (ts - t.ts) / 1e9, under)
