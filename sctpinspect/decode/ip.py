@@ -290,6 +290,7 @@ def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
     dst = _inet_ntop(_AF6, buf[off + 24:off + 40])
     kids = [
         Field("ipv6.version", vtf >> 28, off, 1),
+        Field("ip.version", vtf >> 28, off, 1),     # hidden in Wireshark too
         Field("ipv6.tclass", (vtf >> 20) & 0xFF, off, 4),
         Field("ipv6.flow", vtf & 0xFFFFF, off + 1, 3),
         Field("ipv6.plen", plen, off + 4, 2),

@@ -42,6 +42,16 @@ register_table([
     ("vlan.dei", "DEI", FT_BOOLEAN, BASE_NONE, None, 0x1000),
     ("vlan.id", "ID", FT_UINT16, BASE_DEC, None, 0x0FFF),
     ("vlan.etype", "Type", FT_UINT16, BASE_HEX, ETHERTYPES),
+    ("ieee8021ad", "IEEE 802.1ad", FT_PROTOCOL),
+    ("ieee8021ad.priority", "Priority", FT_UINT16, BASE_DEC, None, 0xE000),
+    ("ieee8021ad.dei", "DEI", FT_UINT16, BASE_DEC, None, 0x1000),
+    ("ieee8021ad.id", "ID", FT_UINT16, BASE_DEC, None, 0x0FFF),
+    ("ieee8021ah.etype", "Type", FT_UINT16, BASE_HEX, ETHERTYPES),
+    ("mpls", "MultiProtocol Label Switching Header", FT_PROTOCOL),
+    ("mpls.label", "MPLS Label", FT_UINT32, BASE_DEC, None, 0xFFFFF000),
+    ("mpls.exp", "MPLS Experimental Bits", FT_UINT32, BASE_DEC, None, 0xE00),
+    ("mpls.bottom", "MPLS Bottom Of Label Stack", FT_UINT32, BASE_DEC, None, 0x100),
+    ("mpls.ttl", "MPLS TTL", FT_UINT32, BASE_DEC, None, 0xFF),
     ("sll", "Linux cooked capture", FT_PROTOCOL),
     ("sll.pkttype", "Packet type", FT_UINT16, BASE_DEC, SLL_PKTTYPES),
     ("sll.hatype", "Link-layer address type", FT_UINT16, BASE_DEC, ARPHRD),
@@ -113,7 +123,7 @@ def decode_vlan(dec, pkt, buf, off, end, parent):
                                 Field("vlan.etype", etype, off + 2, 2)]))
         off += 4
         depth += 1
-        if etype not in (0x8100, 0x88A8, 0x9100):
+        if etype not in (0x8100, 0x9100):
             break
         if depth >= MAX_VLAN_TAGS:
             pkt.note(WARN, "malformed", f"more than {MAX_VLAN_TAGS} nested VLAN tags", off, 0,
@@ -122,6 +132,46 @@ def decode_vlan(dec, pkt, buf, off, end, parent):
     fn = ETHERTYPE_DECODERS.get(etype)
     if fn is not None:
         fn(dec, pkt, buf, off, end, parent)
+
+
+def decode_8021ad(dec, pkt, buf, off, end, parent):
+    """802.1ad service tag (S-tag); Wireshark names it ieee8021ad."""
+    if end - off < 4:
+        return _truncated(pkt, parent, "ieee8021ad", "IEEE 802.1ad", buf, off, end, 4, "IEEE 802.1ad")
+    tci, etype = struct.unpack_from("!HH", buf, off)
+    parent.append(Field("ieee8021ad", None, off, 4, f"IEEE 802.1ad, ID: {tci & 0xFFF}", [
+        Field("ieee8021ad.priority", tci >> 13, off, 2),
+        Field("ieee8021ad.dei", (tci >> 12) & 1, off, 2),
+        Field("ieee8021ad.id", tci & 0xFFF, off, 2),
+        Field("ieee8021ah.etype", etype, off + 2, 2)]))
+    fn = ETHERTYPE_DECODERS.get(etype)
+    if fn is not None:
+        fn(dec, pkt, buf, off + 4, end, parent)
+
+
+def decode_mpls(dec, pkt, buf, off, end, parent):
+    """MPLS label stack (RFC 3032); after the bottom label the IP version nibble decides."""
+    for _ in range(16):
+        if end - off < 4:
+            return _truncated(pkt, parent, "mpls", "MPLS", buf, off, end, 4, "RFC 3032 2.1")
+        v = struct.unpack_from("!I", buf, off)[0]
+        parent.append(Field("mpls", None, off, 4, f"MultiProtocol Label Switching Header, "
+                            f"Label: {v >> 12}, Exp: {(v >> 9) & 7}, S: {(v >> 8) & 1}, TTL: {v & 255}", [
+                                Field("mpls.label", v >> 12, off, 3),
+                                Field("mpls.exp", (v >> 9) & 7, off + 2, 1),
+                                Field("mpls.bottom", (v >> 8) & 1, off + 2, 1),
+                                Field("mpls.ttl", v & 255, off + 3, 1)]))
+        off += 4
+        if v & 0x100:
+            break
+    else:
+        return
+    if off < end:
+        ver = buf[off] >> 4
+        if ver == 4:
+            _ip.decode_ipv4(dec, pkt, buf, off, end, parent)
+        elif ver == 6:
+            _ip.decode_ipv6(dec, pkt, buf, off, end, parent)
 
 
 def decode_sll(dec, pkt, buf, off, end, parent):
@@ -217,7 +267,9 @@ ETHERTYPE_DECODERS = {
     0x0800: _ipv4,
     0x86DD: _ipv6,
     0x8100: decode_vlan,
-    0x88A8: decode_vlan,
+    0x88A8: decode_8021ad,
+    0x8847: decode_mpls,
+    0x8848: decode_mpls,
     0x9100: decode_vlan,
 }
 
