@@ -155,14 +155,14 @@ class _Lab:
         report = os.path.join(self.rundir, "report.jsonl")
         script = os.path.join(self.rundir, "run.sh")
         inner = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                 "-o", "addopts=", "--rootdir", repo, "-rs", *nodeids]
+                 "-o", "addopts=", "--rootdir", repo, "-rs", "--durations=0", *nodeids]
         with open(script, "w") as f:
             f.write("set -u\n")
             f.write(f"cd {shlex.quote(repo)}\n")
             f.write(f"export {INNER_ENV}=1 {REPORT_ENV}={shlex.quote(report)} "
                     "PYTHONDONTWRITEBYTECODE=1\n")
             f.write("echo '[lab] guest up:' $(cut -d' ' -f1 /proc/uptime) s; uname -r\n")
-            f.write(" ".join(shlex.quote(a) for a in inner) + "\n")
+            f.write(" ".join(shlex.quote(a) for a in inner) + " 2>&1\n")
         timeout = float(os.environ.get("SCTPINSPECT_LAB_TIMEOUT", vm.DEFAULT_VM_TIMEOUT))
         start = time.monotonic()
         try:

@@ -1,0 +1,136 @@
+"""Thin helpers over Linux kernel SCTP sockets (Python's socket module has no SCTP API).
+
+Constants and struct layouts are those of <linux/sctp.h> / RFC 6458.  Only what
+the lab peers need: INITMSG, NODELAY, event subscription, SCTP_SNDINFO /
+SCTP_RCVINFO ancillary data, bindx, and notification parsing.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+
+IPPROTO_SCTP = 132
+SOL_SCTP = 132
+
+# socket options (linux/sctp.h)
+SCTP_INITMSG = 2
+SCTP_NODELAY = 3
+SCTP_EVENT = 127
+SCTP_RECVRCVINFO = 32
+SCTP_SOCKOPT_BINDX_ADD = 100
+# cmsg types
+SCTP_SNDINFO = 2
+SCTP_RCVINFO = 3
+# sndinfo flags
+SCTP_UNORDERED = 1 << 0
+SCTP_ADDR_OVER = 1 << 1
+SCTP_ABORT = 1 << 2
+SCTP_EOF = 1 << 9   # MSG_FIN
+MSG_NOTIFICATION = 0x8000
+
+# notification types (SCTP_SN_TYPE_BASE = 1 << 15)
+SCTP_ASSOC_CHANGE = 0x8001
+SCTP_PEER_ADDR_CHANGE = 0x8002
+SCTP_SEND_FAILED = 0x8003
+SCTP_REMOTE_ERROR = 0x8004
+SCTP_SHUTDOWN_EVENT = 0x8005
+SCTP_SEND_FAILED_EVENT = 0x800d  # Linux >= 5.8
+EVENT_NAMES = {SCTP_ASSOC_CHANGE: "assoc_change", SCTP_PEER_ADDR_CHANGE: "peer_addr_change",
+               SCTP_SEND_FAILED: "send_failed", SCTP_REMOTE_ERROR: "remote_error",
+               SCTP_SHUTDOWN_EVENT: "shutdown_event", SCTP_SEND_FAILED_EVENT: "send_failed_event"}
+ASSOC_STATES = ["COMM_UP", "COMM_LOST", "RESTART", "SHUTDOWN_COMP", "CANT_STR_ASSOC"]
+ADDR_STATES = ["ADDR_AVAILABLE", "ADDR_UNREACHABLE", "ADDR_REMOVED", "ADDR_ADDED",
+               "ADDR_MADE_PRIM", "ADDR_CONFIRMED", "ADDR_POTENTIALLY_FAILED"]
+
+RCVINFO = struct.Struct("@HHHIIIIi")  # sid, ssn, flags, ppid(net order), tsn, cumtsn, context, assoc_id
+SNDINFO = struct.Struct("@HHIIi")     # sid, flags, ppid(net order), context, assoc_id
+
+
+def sctp_socket(one_to_many: bool = False, family: int = socket.AF_INET) -> socket.socket:
+    """A kernel SCTP socket: one-to-one (SOCK_STREAM) or one-to-many (SOCK_SEQPACKET)."""
+    return socket.socket(family, socket.SOCK_SEQPACKET if one_to_many else socket.SOCK_STREAM,
+                         IPPROTO_SCTP)
+
+
+def set_initmsg(sock: socket.socket, ostreams: int = 10, instreams: int = 10,
+                max_attempts: int = 0, max_init_timeo: int = 0) -> None:
+    """SCTP_INITMSG: streams announced in INIT (OS = ``ostreams``, MIS = ``instreams``)."""
+    sock.setsockopt(SOL_SCTP, SCTP_INITMSG,
+                    struct.pack("@HHHH", ostreams, instreams, max_attempts, max_init_timeo))
+
+
+def subscribe(sock: socket.socket, *types: int) -> None:
+    """Turn on notifications (SCTP_EVENT) and SCTP_RCVINFO ancillary data."""
+    for t in types or (SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_SEND_FAILED,
+                       SCTP_REMOTE_ERROR, SCTP_SHUTDOWN_EVENT):
+        sock.setsockopt(SOL_SCTP, SCTP_EVENT, struct.pack("@iHBx", 0, t, 1))
+    sock.setsockopt(SOL_SCTP, SCTP_RECVRCVINFO, 1)
+
+
+def _sockaddr_in(addr: str, port: int) -> bytes:
+    if ":" in addr:
+        return (struct.pack("@H", socket.AF_INET6) + struct.pack("!HI", port, 0)
+                + socket.inet_pton(socket.AF_INET6, addr) + struct.pack("@I", 0))
+    return (struct.pack("@H", socket.AF_INET) + struct.pack("!H", port)
+            + socket.inet_aton(addr) + bytes(8))
+
+
+def bindx(sock: socket.socket, addrs: list[str], port: int) -> None:
+    """Bind to several local addresses (multihoming): bind the first, bindx-add the rest."""
+    sock.bind((addrs[0], port))
+    port = sock.getsockname()[1]
+    if len(addrs) > 1:
+        sock.setsockopt(SOL_SCTP, SCTP_SOCKOPT_BINDX_ADD,
+                        b"".join(_sockaddr_in(a, port) for a in addrs[1:]))
+
+
+def send(sock: socket.socket, data: bytes, sid: int = 0, ppid: int = 0, flags: int = 0,
+         assoc_id: int = 0, context: int = 0, to: tuple | None = None) -> int:
+    """sendmsg() with an SCTP_SNDINFO cmsg choosing stream and PPID (PPID in network order)."""
+    cmsg = [(SOL_SCTP, SCTP_SNDINFO,
+             SNDINFO.pack(sid, flags, socket.htonl(ppid), context, assoc_id))]
+    if to is None:
+        return sock.sendmsg([data], cmsg)
+    return sock.sendmsg([data], cmsg, 0, to)
+
+
+def recv(sock: socket.socket, bufsize: int = 1 << 17):
+    """recvmsg(); returns ``(data, msg_flags, rcvinfo dict or None, address)``."""
+    data, ancdata, flags, address = sock.recvmsg(bufsize, socket.CMSG_SPACE(RCVINFO.size))
+    info = None
+    for level, ctype, cdata in ancdata:
+        if level == SOL_SCTP and ctype == SCTP_RCVINFO and len(cdata) >= RCVINFO.size:
+            sid, ssn, rflags, ppid, tsn, cumtsn, context, assoc_id = RCVINFO.unpack_from(cdata)
+            info = {"sid": sid, "ssn": ssn, "flags": rflags, "ppid": socket.ntohl(ppid),
+                    "tsn": tsn, "cumtsn": cumtsn, "assoc_id": assoc_id}
+    return data, flags, info, address
+
+
+def parse_notification(data: bytes) -> dict:
+    """Decode the notifications the peers subscribe to into a JSON-friendly dict."""
+    if len(data) < 8:
+        return {"type": "short", "hex": data.hex()}
+    ntype, nflags, nlen = struct.unpack_from("@HHI", data)
+    ev = {"type": EVENT_NAMES.get(ntype, hex(ntype))}
+    if ntype == SCTP_ASSOC_CHANGE and len(data) >= 20:
+        state, error, ostreams, istreams, assoc_id = struct.unpack_from("@HHHHi", data, 8)
+        ev.update(state=ASSOC_STATES[state] if state < len(ASSOC_STATES) else state,
+                  error=error, outbound_streams=ostreams, inbound_streams=istreams,
+                  assoc_id=assoc_id)
+    elif ntype == SCTP_PEER_ADDR_CHANGE and len(data) >= 8 + 128 + 12:
+        family = struct.unpack_from("@H", data, 8)[0]
+        if family == socket.AF_INET:
+            addr = socket.inet_ntoa(data[12:16])
+        elif family == socket.AF_INET6:
+            addr = socket.inet_ntop(socket.AF_INET6, data[16:32])
+        else:
+            addr = None
+        state, error, assoc_id = struct.unpack_from("@iii", data, 8 + 128)
+        ev.update(address=addr, state=ADDR_STATES[state] if 0 <= state < len(ADDR_STATES)
+                  else state, error=error, assoc_id=assoc_id)
+    elif ntype == SCTP_SHUTDOWN_EVENT and len(data) >= 12:
+        ev["assoc_id"] = struct.unpack_from("@i", data, 8)[0]
+    elif ntype == SCTP_REMOTE_ERROR and len(data) >= 16:
+        ev["error"], ev["assoc_id"] = struct.unpack_from("!H", data, 8)[0], \
+            struct.unpack_from("@i", data, 12)[0]
+    return ev
