@@ -96,7 +96,7 @@ def read_pcapng(f: BinaryIO, name: str, head: bytes) -> Iterator[Record]:
                 if len(buf) < 12:
                     raise CaptureFileError(name, base, f"truncated block header ({len(buf)} bytes "
                                            "where a block of at least 12 bytes should start)")
-        btype = u32.unpack_from(buf, pos)[0] if order == "<" else struct.unpack_from(">I", buf, pos)[0]
+        btype, blen = hdr.unpack_from(buf, pos)
         if btype == SHB_TYPE or first:
             if buf[pos:pos + 4] != PCAPNG_SHB:
                 raise CaptureFileError(name, base + pos, "not a pcapng section header block")
@@ -113,8 +113,7 @@ def read_pcapng(f: BinaryIO, name: str, head: bytes) -> Iterator[Record]:
             epb = struct.Struct(order + "IIIII")
             u32 = struct.Struct(order + "I")
             ifaces = []
-            btype = SHB_TYPE
-        blen = hdr.unpack_from(buf, pos)[1]
+            btype, blen = hdr.unpack_from(buf, pos)
         if blen < 12 or blen & 3:
             raise CaptureFileError(name, base + pos, f"bad block length {blen} (must be a multiple "
                                    "of 4 and at least 12)")
