@@ -333,3 +333,22 @@ def test_stdin_same_as_file():
     assert from_stdin.returncode == 0, from_stdin.stderr
     assert from_stdin.stdout == from_file.stdout
     assert len(from_stdin.stdout.splitlines()) == 74
+
+
+def test_icmp_error_quoting_sctp_gets_a_line(tmp_path):
+    # Built here: an ICMP port-unreachable from 10.0.0.9 quoting the first 8 bytes of
+    # SCTP (RFC 792 quotes the IP header + 64 bits: ports and vtag), and the ICMPv6 analogue.
+    from scapy.all import ICMP, IP, SCTP, Ether, ICMPv6DestUnreach, IPv6, SCTPChunkInit, wrpcap
+    inner = IP(src="10.0.0.1", dst="10.0.0.2") / SCTP(sport=2905, dport=2906, tag=0x1234) / SCTPChunkInit()
+    inner6 = IPv6(src="2001:db8::1", dst="2001:db8::2") / SCTP(sport=1, dport=2, tag=7) / SCTPChunkInit()
+    pkts = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="10.0.0.9", dst="10.0.0.1")
+            / ICMP(type=3, code=3) / bytes(inner)[:28],
+            Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IPv6(src="2001:db8::9", dst="2001:db8::1")
+            / ICMPv6DestUnreach(code=4) / bytes(inner6)[:48]]
+    path = tmp_path / "icmp.pcap"
+    wrpcap(str(path), pkts)
+    rc, out, err = run(str(path))
+    lines = lines_by_number(out)
+    assert "ICMP error from 10.0.0.9 quoting SCTP 10.0.0.1:2905 -> 10.0.0.2:2906 vtag=0x00001234" in lines[1]
+    assert "ICMPv6 error from [2001:db8::9] quoting SCTP [2001:db8::1]:1 -> [2001:db8::2]:2 vtag=0x00000007" in lines[2]
+    assert err.strip().splitlines()[-1] == "2 frames, 0 SCTP, 2 ICMP quoting SCTP"

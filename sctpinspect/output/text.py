@@ -175,21 +175,25 @@ class SummaryPrinter:
     def _icmp_line(self, pkt, t: str) -> str:
         """An ICMP error quoting an SCTP header (no outer SCTP)."""
         icmp = pkt.icmp
-        quoted = icmp.find("sctp") if icmp is not None else None
-        outer = f"{endpoint(pkt.src, '')[:-1]}" if pkt.src else ""
+        head = f"{pkt.record.number:5d} {t:>11}"
+        if icmp is None:
+            return f"{head} (no SCTP)"
+        kind = "ICMPv6" if icmp.name == "icmpv6" else "ICMP"
+        if pkt.src:
+            kind += " error from " + (f"[{pkt.src}]" if ":" in pkt.src else pkt.src)
+        else:
+            kind += " error"
+        quoted = icmp.find("sctp")
         if quoted is None:
-            return f"{pkt.record.number:5d} {t:>11} {icmp.name if icmp else '?'}"
+            return f"{head} {kind}"
         src = icmp.find("ip.src") or icmp.find("ipv6.src")
         dst = icmp.find("ip.dst") or icmp.find("ipv6.dst")
         sport = quoted.get("sctp.srcport", 0)
         dport = quoted.get("sctp.dstport", 0)
-        vtag = quoted.get("sctp.verification_tag", 0) or 0
-        q = (f"{endpoint(src.value if src else None, sport)} -> "
-             f"{endpoint(dst.value if dst else None, dport)} vtag=0x{vtag:08x}")
-        text = f"{pkt.record.number:5d} {t:>11} {icmp.name.upper()} error"
-        if outer:
-            text += f" from {outer.rstrip(':')}"
-        return f"{text} quoting SCTP {q}"
+        vtag = quoted.get("sctp.verification_tag")
+        vtag_text = f"vtag=0x{vtag:08x}" if vtag is not None else "vtag=?"
+        return (f"{head} {kind} quoting SCTP {endpoint(src.value if src else None, sport)} -> "
+                f"{endpoint(dst.value if dst else None, dport)} {vtag_text}")
 
 
 def summary_counts(frames: int, sctp: int, icmp: int = 0, shown: int | None = None) -> str:
