@@ -315,7 +315,13 @@ class SctpInspectApp(App):
             self.query_one(PacketList).follow = True
         else:
             self.indexer.start()
+        # Background threads hold the GIL in pure-Python loops: switch more often
+        # than the default 5 ms so that keys and repaints stay immediate.
+        import sys
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)
         self.set_interval(0.2, self._tick)
+        self.call_after_refresh(self._tick)
         self.query_one(PacketList).focus()
         if self.initial_filter:
             self.query_one("#filter", FilterInput).value = self.initial_filter
@@ -340,6 +346,7 @@ class SctpInspectApp(App):
             lst.refresh()
         if self.first_screen_seconds is None and len(self.store):
             self.first_screen_seconds = time.perf_counter() - self.started
+            self.store.ui_ready.set()
         self._update_status()
         active = self.query_one(TabbedContent).active
         if active == "assocs":
@@ -754,6 +761,8 @@ class SctpInspectApp(App):
 
     def shutdown(self) -> None:
         """Stop the background threads; flush and close a live capture file."""
+        import sys
+        sys.setswitchinterval(getattr(self, "_switch", 0.005))
         if self.filter_pass is not None:
             self.filter_pass.stop.set()
         if self.indexer is not None:

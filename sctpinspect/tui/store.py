@@ -162,7 +162,9 @@ class PacketStore:
         self.path = path
         self.decode_options = decode_options or DecodeOptions()
         self.fmt: FileFormat | None = None
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()      # analysis state (analyzer, per-frame arrays)
+        self.io_lock = threading.Lock()    # the shared read handle
+        self.ui_ready = threading.Event()  # set once the first screen is drawn
         self.offsets = array("q")
         self.ts = array("q")
         self.linktypes = array("H")
@@ -202,7 +204,7 @@ class PacketStore:
         return self._f
 
     def close(self) -> None:
-        with self.lock:
+        with self.io_lock:
             if self._f is not None:
                 self._f.close()
                 self._f = None
@@ -210,7 +212,7 @@ class PacketStore:
     # -- records and packets ---------------------------------------------
     def record(self, i: int) -> Record:
         """Record ``i`` (0-based), re-read from the file."""
-        with self.lock:
+        with self.io_lock:
             f = self._file()
             data, wirelen, comment, direction = read_record_at(f, self.offsets[i], self.fmt)
             return Record(i + 1, self.ts[i], data, wirelen, self.linktypes[i], self.ifaces[i],
@@ -221,8 +223,7 @@ class PacketStore:
         p = self._packets.get_(i)
         if p is None:
             rec = self.record(i)
-            with self.lock:
-                p = self._decoder.decode(rec)
+            p = self._decoder.decode(rec)     # the UI thread's own decoder
             self._attach_analysis(p, i)
             self._packets.put(i, p)
         return p
@@ -359,7 +360,7 @@ def make_row(store: PacketStore, i: int):
 class Indexer:
     """Runs the index and analysis passes of a file on a daemon thread."""
 
-    def __init__(self, store: PacketStore, analyse: bool = True, batch: int = 2000):
+    def __init__(self, store: PacketStore, analyse: bool = True, batch: int = 1000):
         self.store = store
         self.analyse = analyse
         self.batch = batch
@@ -373,29 +374,55 @@ class Indexer:
         return self
 
     def _run(self) -> None:
-        from ..errors import CaptureFileError
-        from ..sources import open_capture
         st = self.store
         t0 = time.perf_counter()
         try:
             st.fmt = FileFormat.sniff(st.path)
-            add = st.add_record
-            n = 0
-            for rec in open_capture(st.path):
-                add(rec)
-                n += 1
-                if self.stop.is_set():
-                    return
-                if n % self.batch == 0:
-                    time.sleep(0)          # let the UI thread in
-        except CaptureFileError as e:
-            st.error = str(e)
-        except (OSError, ValueError) as e:
-            st.error = str(e)
+            self._index_in_child()
+        except (OSError, ValueError, EOFError) as e:
+            st.error = st.error or str(e)
         st.indexed_done = True
         self.index_seconds = time.perf_counter() - t0
-        if self.analyse:
+        if self.analyse and not self.stop.is_set():
             self._analyse()
+
+    def _index_in_child(self) -> None:
+        """Scan the file in a child process; receive the index arrays in chunks.
+
+        A process, not a thread: a pure-Python scan holding the GIL makes the UI
+        stall for seconds; here the UI thread only pays for ``frombytes``.
+        """
+        import multiprocessing as mp
+        st = self.store
+        ctx = mp.get_context("fork")
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_index_child, args=(st.path, send, self.batch), daemon=True)
+        proc.start()
+        send.close()
+        try:
+            while not self.stop.is_set():
+                msg = recv.recv()
+                if msg[0] == "chunk":
+                    _, offs, ts, lts, ifs, n = msg
+                    with st.lock:
+                        st.offsets.frombytes(offs)
+                        st.ts.frombytes(ts)
+                        st.linktypes.frombytes(lts)
+                        st.ifaces.frombytes(ifs)
+                        st.assoc.extend(array("i", [-1]) * n)
+                        st.kinds.extend(bytes(n))
+                        st.senders.extend(bytes(n))
+                elif msg[0] == "error":
+                    st.error = msg[1]
+                elif msg[0] == "done":
+                    break
+        except EOFError:
+            pass
+        finally:
+            recv.close()
+            if proc.is_alive() and self.stop.is_set():
+                proc.terminate()
+            proc.join(1)
 
     def _analyse(self) -> None:
         from ..analysis import Analyzer
@@ -412,19 +439,58 @@ class Indexer:
             it = iter(open_capture(st.path))
             i = 0
             while i < total and not self.stop.is_set():
+                b0 = time.perf_counter()
                 with st.lock:
-                    for _ in range(min(200, total - i)):
+                    for _ in range(min(50, total - i)):
                         rec = next(it)
                         pkt = dec.decode(rec)
                         an.feed(pkt)
                         st.note_analysis(i, pkt)
                         i += 1
                     st.analysed = i
-                time.sleep(0.0005)
+                # at most ~half of the CPU: the UI thread must get the GIL quickly
+                time.sleep(max(0.001, time.perf_counter() - b0))
         except (StopIteration, CaptureFileError, OSError, ValueError):
             pass
         st.analysis_done = True
         self.analysis_seconds = time.perf_counter() - t0
+
+
+def _index_child(path: str, conn, first_batch: int) -> None:
+    """Child process: index ``path`` and send ("chunk", offsets, ts, linktypes, ifaces, n)."""
+    from ..errors import CaptureFileError
+    from ..sources import open_capture
+    offs, ts, lts, ifs = array("q"), array("q"), array("H"), array("H")
+    batch = first_batch
+
+    def flush():
+        conn.send(("chunk", offs.tobytes(), ts.tobytes(), lts.tobytes(), ifs.tobytes(), len(offs)))
+        del offs[:], ts[:], lts[:], ifs[:]
+
+    try:
+        for rec in open_capture(path):
+            offs.append(rec.offset)
+            ts.append(rec.ts_ns)
+            lts.append(rec.linktype & 0xFFFF)
+            ifs.append((rec.interface or 0) & 0xFFFF)
+            if len(offs) >= batch:
+                flush()
+                batch = 50000
+        if offs:
+            flush()
+    except CaptureFileError as e:
+        if offs:
+            flush()
+        conn.send(("error", str(e)))
+    except (OSError, ValueError) as e:
+        conn.send(("error", str(e)))
+    except BrokenPipeError:
+        return
+    try:
+        conn.send(("done",))
+        conn.close()
+    except OSError:
+        pass
 
 
 class LiveFeeder:
