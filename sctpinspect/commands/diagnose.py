@@ -1,0 +1,117 @@
+"""``sctpinspect diagnose FILE``: why do two SCTP stacks fail to talk?"""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import CaptureFileError, UserError
+
+HELP = "find interop problems in a capture (rule catalogue with RFC sections and proving frames)"
+
+DESCRIPTION = """\
+Decode and analyse a capture, then run the diagnostic rule catalogue over it
+(see docs/diagnostics.md for every rule): bad/zero/Adler-32 checksums, wrong
+verification tags and T bits, out-of-the-blue packets, INITs or COOKIE ECHOs
+never answered, INIT answered by ABORT, stale cookies, collisions, restarts,
+ABORTs and every error cause, extensions offered by one side only, streams
+negotiated down, DATA on invalid streams, unknown chunks and parameters,
+byte-swapped PPIDs, abort loops, retransmissions (T3 vs fast), duplicate
+TSNs, zero windows, unanswered heartbeats, path failovers, incomplete
+shutdowns, ICMP errors about SCTP packets, and malformed packets.
+
+Findings are printed grouped by association, worst first.  Each gives the
+rule id, severity (info < warn < error), the RFC section behind it, what was
+seen, the frames that prove it (open them with `sctpinspect read -Y
+'frame.number == N' -V`), and what to check next.  A finding is reported
+once per association and subject, with a count ("x12").
+
+  --json               a JSON array of findings: rule, severity, rfc,
+                       association (the sctp.assoc_index, null when none),
+                       endpoints, frames, count, message, hint (+ details)
+  -Y FILTER            keep only findings with at least one frame matching
+                       the display filter (the whole capture is still
+                       analysed, so associations stay correct); the filter
+                       may use sctpinspect.rule, e.g. -Y 'sctpinspect.rule
+                       == "abort"' (findings certain only at end of capture,
+                       like init-unanswered, have no rule field in packets)
+  --min-severity LEVEL only findings at LEVEL or worse (info, warn, error)
+  --rules              print the rule catalogue and exit
+
+Exit status: 0 when no finding above info is shown; 3 when the worst shown
+finding is a warning; 4 when at least one error is shown; 1 when the file is
+missing, unreadable or corrupt (findings from the frames before the damage
+are printed first); 2 for bad options.
+
+Examples:
+  sctpinspect diagnose trace.pcapng
+  sctpinspect diagnose --min-severity warn trace.pcap
+  sctpinspect diagnose --json trace.pcap | jq '.[] | select(.rule == "abort")'
+  sctpinspect diagnose -Y 'ip.addr == 10.0.0.1' trace.pcap
+"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="pcap or pcapng file, or - for standard input")
+    p.add_argument("--json", action="store_true", help="print the findings as a JSON array")
+    p.add_argument("-Y", dest="display_filter", metavar="FILTER",
+                   help="keep findings with at least one frame matching this display filter")
+    p.add_argument("--min-severity", choices=("info", "warn", "error"), default="info",
+                   help="show only findings at this severity or worse (default info: all)")
+    p.add_argument("--no-checksum", action="store_true",
+                   help="do not verify CRC32c (the checksum rules then stay silent)")
+    p.add_argument("--rules", action="store_true", help="list the rule catalogue and exit")
+
+
+def rules_table() -> str:
+    from ..diagnostics.rules import RULES
+    lines = []
+    w = max(len(r) for r in RULES)
+    for r in RULES.values():
+        lines.append(f"{r.id:{w}s}  {r.severity:5s}  {r.rfc}")
+        lines.append(f"{'':{w}s}  {r.explanation}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    if args.rules:
+        print(rules_table())
+        return 0
+    if not args.file:
+        raise UserError("diagnose needs a capture FILE (or - for standard input)")
+    from ..analysis.api import decode_file
+    from ..decode import DecodeOptions
+    from ..diagnostics import diagnose_packets
+    from ..pipeline import check_readable, compile_display_filter
+
+    check_readable(args.file)
+    predicate = compile_display_filter(args.display_filter)
+    opts = DecodeOptions(verify_checksum=not args.no_checksum)
+    err = None
+    holder = {}
+
+    def packets():
+        try:
+            yield from decode_file(args.file, opts)
+        except CaptureFileError as e:   # diagnose what was read, then report the damage
+            holder["err"] = e
+
+    result = diagnose_packets(packets(), predicate, args.min_severity)
+    err = holder.get("err")
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=1, default=_default)
+        sys.stdout.write("\n")
+    else:
+        print(result.text())
+    sys.stdout.flush()
+    if err is not None:
+        raise err
+    return result.exit_status()
+
+
+def _default(o):
+    if isinstance(o, (bytes, bytearray)):
+        return o.hex()
+    if isinstance(o, (tuple, set, frozenset)):
+        return list(o)
+    return str(o)

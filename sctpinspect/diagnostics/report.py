@@ -1,0 +1,133 @@
+"""Whole-capture diagnosis and its text / JSON presentation."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from ..model import Packet
+from .engine import Diagnoser, Finding, filter_findings
+from .rules import INFO, RULES, SEVERITY_RANK
+
+_ORDER = {"error": 0, "warn": 1, "info": 2}
+
+
+class DiagnosisResult:
+    """Findings of one capture.  ``frames``/``sctp_packets`` are counts;
+    ``matched`` the frames the display filter kept (None: no filter)."""
+
+    def __init__(self, diagnoser: Diagnoser, frames: int, matched: set | None = None,
+                 min_severity: str = INFO):
+        self.diagnoser = diagnoser
+        self.associations = diagnoser.analyzer.associations
+        self.frames = frames
+        self.matched = matched
+        self.min_severity = min_severity
+        found = filter_findings(diagnoser.findings, min_severity)
+        if matched is not None:
+            found = [f for f in found if any(fr in matched for fr in f.frames)]
+        self.findings: list[Finding] = found
+        self.by_frame = {}
+        for f in found:
+            for fr in f.frames:
+                lst = self.by_frame.setdefault(fr, [])
+                if f.rule not in lst:
+                    lst.append(f.rule)
+
+    @property
+    def worst(self) -> str | None:
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=SEVERITY_RANK.__getitem__)
+
+    def exit_status(self) -> int:
+        """0: nothing above info; 3: warnings (no errors); 4: at least one error."""
+        w = self.worst
+        return {None: 0, "info": 0, "warn": 3, "error": 4}[w]
+
+    def to_json(self) -> list:
+        return [f.to_dict() for f in self.findings]
+
+    def text(self) -> str:
+        return format_findings(self.findings, self.associations, self.frames)
+
+    def rules(self) -> set:
+        return {f.rule for f in self.findings}
+
+
+def _frames_text(frames: list, count: int) -> str:
+    s = ", ".join(str(x) for x in frames[:12])
+    if len(frames) > 12:
+        s += f", ... ({len(frames)} listed)"
+    return s
+
+
+def format_findings(findings: list, associations=(), frames: int | None = None) -> str:
+    """Findings grouped by association (capture-wide ones last), worst first."""
+    groups: dict = {}
+    for f in findings:
+        groups.setdefault(f.association, []).append(f)
+    out = []
+    keys = sorted((k for k in groups if k is not None)) + ([None] if None in groups else [])
+    for k in keys:
+        fs = sorted(groups[k], key=lambda f: (_ORDER[f.severity], f.frames[0] if f.frames else 0))
+        if k is not None:
+            a = associations[k] if k < len(associations) else None
+            head = f"association {k}: {fs[0].assoc_label}"
+            if a is not None:
+                head += (f"  (frames {a.first_frame}-{a.last_frame}, {a.packets} packets, "
+                         f"states {a.state[0]}/{a.state[1]})")
+        else:
+            head = "not in any association"
+        out.append(head)
+        for f in fs:
+            n = f" x{f.count}" if f.count > 1 else ""
+            out.append(f"  {f.severity.upper():5s} {f.rule}{n}  [{f.rfc}]")
+            if k is None and f.assoc_label:
+                out.append(f"        {f.assoc_label}")
+            out.append(f"        {f.message}")
+            if f.frames:
+                out.append(f"        frames: {_frames_text(f.frames, f.count)}")
+            out.append(f"        next: {f.hint}")
+        out.append("")
+    if not findings:
+        out.append("no findings" + (f" ({frames} frames checked)" if frames is not None else ""))
+    else:
+        c = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warn", "info")}
+        out.append(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}: "
+                   f"{c['error']} error, {c['warn']} warn, {c['info']} info")
+    return "\n".join(out)
+
+
+def diagnose_packets(packets: Iterable[Packet], predicate: Callable | None = None,
+                     min_severity: str = INFO, diagnoser: Diagnoser | None = None,
+                     on_finding: Callable | None = None) -> DiagnosisResult:
+    """Run the diagnoser over decoded packets.  ``predicate`` (a display filter)
+    keeps the findings that have at least one frame it matches; it sees each
+    packet after the diagnoser, so it can test ``sctpinspect.rule``."""
+    d = diagnoser or Diagnoser()
+    matched = set() if predicate is not None else None
+    n = 0
+    feed = d.feed
+    for pkt in packets:
+        n += 1
+        new = feed(pkt)
+        if on_finding is not None:
+            for f in new:
+                on_finding(f)
+        if matched is not None and predicate(pkt):
+            matched.add(pkt.number)
+    for f in d.finish():
+        if on_finding is not None:
+            on_finding(f)
+    return DiagnosisResult(d, n, matched, min_severity)
+
+
+def diagnose_file(path: str, display_filter: str | None = None, min_severity: str = INFO,
+                  decode_options=None) -> DiagnosisResult:
+    """Decode, analyse and diagnose a capture file in one streaming pass."""
+    from ..analysis.api import decode_file
+    from ..pipeline import compile_display_filter
+    predicate = compile_display_filter(display_filter)
+    return diagnose_packets(decode_file(path, decode_options), predicate, min_severity)
+
+
+__all__ = ["DiagnosisResult", "diagnose_file", "diagnose_packets", "format_findings", "RULES"]

@@ -1,0 +1,247 @@
+"""The rule catalogue: one row per diagnostic rule.
+
+Each row: ``id`` (stable, used in ``--json``, the ``sctpinspect.rule`` field
+and docs/diagnostics.md), ``severity`` (``info`` < ``warn`` < ``error``),
+``rfc`` (the rule behind it), a one-line ``explanation`` and ``next``: what
+to check next.  A newcomer adds a rule by adding one row here and one check
+in :mod:`sctpinspect.diagnostics.engine` (the cause rules need only a row in
+``CAUSE_RULES``).  docs/diagnostics.md is generated from this table
+(``python -m sctpinspect.diagnostics.doc``); a test keeps them in sync.
+"""
+from __future__ import annotations
+
+INFO, WARN, ERROR = "info", "warn", "error"
+SEVERITY_RANK = {INFO: 0, WARN: 1, ERROR: 2}
+
+
+class Rule:
+    __slots__ = ("id", "severity", "rfc", "explanation", "next", "group")
+
+    def __init__(self, id, severity, rfc, explanation, next, group):
+        self.id = id
+        self.severity = severity
+        self.rfc = rfc
+        self.explanation = explanation
+        self.next = next
+        self.group = group
+
+    def __repr__(self):  # pragma: no cover
+        return f"Rule({self.id!r}, {self.severity})"
+
+
+# (id, severity, RFC section, explanation, what to check next)
+_ROWS = {
+    "checksums": [
+        ("checksum-bad", ERROR, "RFC 9260 6.8",
+         "CRC32c checksum is wrong: the receiver silently discards the packet",
+         "if every bad checksum is in packets sent by the capturing host, it is transmit checksum "
+         "offload (the NIC fills it in later: ethtool -K IFACE tx-checksum-sctp off to confirm); "
+         "otherwise look for corruption on the path or a stack computing the checksum wrongly"),
+        ("checksum-zero", INFO, "RFC 9653",
+         "checksum field is zero: transmit checksum offload on the capturing host, or the "
+         "zero checksum alternative (RFC 9653) if both sides negotiated it",
+         "if the peer does not accept zero checksums (no Zero Checksum Acceptable parameter), "
+         "check that the packets leave the host with a checksum (capture on the peer side)"),
+        ("checksum-adler32", WARN, "RFC 9260 6.8, RFC 2960 6.8",
+         "legacy Adler-32 checksum (RFC 2960): an RFC 9260 receiver expects CRC32c and drops it",
+         "upgrade or reconfigure the old stack to use CRC32c (RFC 3309)"),
+    ],
+    "verification tag": [
+        ("vtag-mismatch", ERROR, "RFC 9260 8.5",
+         "verification tag is not the tag the receiver chose: the receiver silently discards "
+         "the packet",
+         "compare with the Initiate Tags of the INIT/INIT ACK; a restarted peer, a NAT or a "
+         "middlebox rewriting packets, or a stack bug"),
+        ("vtag-init-nonzero", ERROR, "RFC 9260 8.5.1 A",
+         "a packet carrying INIT must have verification tag 0",
+         "the sender's INIT code path; the receiver may drop the INIT"),
+        ("vtag-tbit", ERROR, "RFC 9260 8.5.1 B, C",
+         "ABORT or SHUTDOWN COMPLETE with the T bit used wrongly: T set means the verification "
+         "tag is the sender's own tag, T clear means it is the peer's tag",
+         "the sender reflects the wrong tag; the receiver discards the chunk, so the "
+         "association is not torn down on its side"),
+        ("ootb", WARN, "RFC 9260 8.4",
+         "out-of-the-blue packet: it belongs to no association (sent after the association "
+         "ended, or to a tag nobody owns)",
+         "a peer that did not notice the association is gone (lost ABORT/SHUTDOWN), or a "
+         "restarted application; the receiver answers with ABORT (T bit) or discards it"),
+    ],
+    "association setup": [
+        ("init-unanswered", ERROR, "RFC 9260 5.1, 6.3.3",
+         "INIT retransmitted or never answered by INIT ACK",
+         "is the peer reachable and is SCTP allowed through firewalls/NAT (IP protocol 132)? "
+         "look for ICMP errors; is the INIT too big for the path MTU?"),
+        ("init-aborted", ERROR, "RFC 9260 5.1, 8.4",
+         "INIT answered by ABORT: nobody listens on that port, or the peer refuses the "
+         "association (see the causes)",
+         "is the server listening on that address and port (ss -A sctp -l)? the causes say why "
+         "a listener refused"),
+        ("cookie-unanswered", ERROR, "RFC 9260 5.1 C, D",
+         "COOKIE ECHO retransmitted or never answered by COOKIE ACK",
+         "a firewall dropping COOKIE ECHO/ACK, a too-big COOKIE ECHO (path MTU), or a peer "
+         "that cannot validate its cookie (restarted, load-balanced to another host)"),
+        ("stale-cookie", WARN, "RFC 9260 5.1.5, 5.2.6",
+         "COOKIE ECHO answered by a Stale Cookie ERROR: the cookie's lifetime expired before "
+         "it came back",
+         "RTT larger than the cookie lifetime (net.sctp.valid_cookie_life), or clocks/timers "
+         "wrong; the initiator should retry with a Cookie Preservative"),
+        ("init-collision", INFO, "RFC 9260 5.2.1, 5.2.4",
+         "both endpoints sent INIT at the same time (initialisation collision)",
+         "legal, but stacks that get 5.2.4 wrong end up with mismatched tags or an ABORT: "
+         "follow the tags in the INIT ACKs and COOKIE ECHOs"),
+        ("restart", WARN, "RFC 9260 5.2.2, 5.2.4 A",
+         "an endpoint of a live association sent a new INIT: the peer restarted and in-flight "
+         "data was lost",
+         "why did that endpoint restart (application crash, failover)?"),
+    ],
+    "teardown": [
+        ("abort", ERROR, "RFC 9260 9.1",
+         "association aborted",
+         "the causes say why; an ABORT without cause is often SO_LINGER 0 / close() with "
+         "unread data, or a stack giving up after too many retransmissions"),
+        ("abort-loop", ERROR, "RFC 9260 9.1",
+         "the same endpoints set up and abort associations again and again",
+         "an application that reconnects after every failure: fix the first ABORT's cause"),
+        ("shutdown-incomplete", WARN, "RFC 9260 9.2",
+         "a graceful shutdown started but did not reach SHUTDOWN COMPLETE",
+         "SHUTDOWN/SHUTDOWN ACK lost or unanswered; the peer may still hold the association"),
+    ],
+    "negotiation": [
+        ("extension-mismatch", INFO, "RFC 9260 3.2.1, 5.1",
+         "one side offers an extension (AUTH, ASCONF, RE-CONFIG, I-DATA, PR-SCTP, ECN, zero "
+         "checksum) that the other does not support, so it is not used",
+         "enable it on both sides (net.sctp.auth_enable, addip_enable, reconf_enable, "
+         "intl_enable, prsctp_enable, ecn_enable or the socket options) if it is needed"),
+        ("stream-limit", INFO, "RFC 9260 5.1.1",
+         "an endpoint asked for more outbound streams than the peer allows inbound: streams "
+         "were negotiated down",
+         "an application that sends on stream ids above the negotiated count gets errors "
+         "(SCTP_INITMSG on both sides)"),
+        ("data-invalid-stream", ERROR, "RFC 9260 6.5, 3.3.10.1",
+         "DATA sent on a stream id at or above the number of negotiated streams",
+         "the sender ignored the negotiated stream count; the receiver answers with an "
+         "Invalid Stream Identifier ERROR"),
+        ("unknown-chunk", WARN, "RFC 9260 3.2",
+         "chunk type that is not registered: the upper two bits of the type tell the receiver "
+         "what to do",
+         "an extension the receiver does not support, or garbage"),
+        ("unknown-param", WARN, "RFC 9260 3.2.1",
+         "parameter type that is not registered: the upper two bits of the type tell the "
+         "receiver what to do",
+         "an extension the receiver does not support; the INIT ACK/ERROR reports it as "
+         "Unrecognized Parameter"),
+        ("ppid-byte-order", WARN, "RFC 9260 3.3.1",
+         "Payload Protocol Identifier is unregistered, but byte-swapped it is a registered one: "
+         "the sender forgot htonl()",
+         "fix the sender's sctp_sndrcvinfo/sinfo_ppid (network byte order); peers that "
+         "dispatch on PPID drop the messages"),
+    ],
+    "data transfer": [
+        ("retransmission", WARN, "RFC 9260 6.3.3, 7.2.4",
+         "DATA retransmitted (timer T3-rtx expiry or fast retransmit)",
+         "loss on the path or a slow receiver; T3 retransmissions mean whole windows lost or "
+         "SACKs lost, fast retransmits mean single losses"),
+        ("duplicate-tsn", WARN, "RFC 9260 6.2",
+         "the receiver reported duplicate TSNs in its SACKs: DATA arrived twice",
+         "spurious retransmissions (RTO too short, SACKs lost or delayed) or duplication "
+         "in the network"),
+        ("zero-window", WARN, "RFC 9260 6.2.1",
+         "the receiver advertised a zero receive window: the sender had to stop",
+         "the receiving application does not read fast enough (socket receive buffer)"),
+        ("heartbeat-unanswered", WARN, "RFC 9260 8.3",
+         "HEARTBEAT without HEARTBEAT ACK",
+         "the path is broken one or both ways (firewall, routing of the secondary address)"),
+        ("path-failover", WARN, "RFC 9260 6.4, 8.2",
+         "the sender moved DATA to another path (failover or retransmission to an alternate "
+         "address)",
+         "the first path lost packets or was declared inactive: check heartbeats on it"),
+    ],
+    "network": [
+        ("icmp-unreachable", ERROR, "RFC 9260 11.1.2 (RFC 792, RFC 4443)",
+         "an ICMP/ICMPv6 error quoting an SCTP packet: protocol unreachable (the host has no "
+         "SCTP), port unreachable, or fragmentation needed (path MTU)",
+         "protocol unreachable: load the sctp module or reach the right host; fragmentation "
+         "needed: lower the MTU or let SCTP fragment (SCTP_MAXSEG)"),
+        ("malformed", ERROR, "RFC 9260 3",
+         "the packet could not be decoded completely (see where and which rule)",
+         "a stack bug, truncation by the capture (snaplen), or corruption"),
+    ],
+}
+
+# Error causes (RFC 9260 3.3.10, RFC 5061 5.1, RFC 4895 4.1): code -> row.
+CAUSE_RULES = {
+    1: ("cause-invalid-stream", WARN, "RFC 9260 3.3.10.1",
+        "the peer received DATA on a stream it does not have",
+        "compare the stream id with the negotiated streams (stream-limit)"),
+    2: ("cause-missing-param", ERROR, "RFC 9260 3.3.10.2",
+        "a mandatory parameter was missing (e.g. the State Cookie in INIT ACK)",
+        "the sender's INIT/INIT ACK building; the listed parameter types"),
+    3: ("cause-stale-cookie", WARN, "RFC 9260 3.3.10.3",
+        "a COOKIE ECHO arrived after the cookie expired",
+        "the measure of staleness versus the RTT and net.sctp.valid_cookie_life"),
+    4: ("cause-out-of-resource", ERROR, "RFC 9260 3.3.10.4",
+        "the peer ran out of resources (memory, associations)",
+        "the peer's limits (max associations, memory)"),
+    5: ("cause-unresolvable-address", ERROR, "RFC 9260 3.3.10.5",
+        "the peer cannot resolve or does not support an address it was given (e.g. a "
+        "hostname, or IPv6 to an IPv4-only stack)",
+        "the address parameters of the INIT/INIT ACK; Supported Address Types"),
+    6: ("cause-unrecognized-chunk", WARN, "RFC 9260 3.3.10.6",
+        "the peer did not understand a chunk type",
+        "an extension enabled on one side only (extension-mismatch)"),
+    7: ("cause-invalid-mandatory-param", ERROR, "RFC 9260 3.3.10.7",
+        "a mandatory parameter had an invalid value (e.g. zero streams, Initiate Tag 0)",
+        "the INIT/INIT ACK fields of the sender"),
+    8: ("cause-unrecognized-param", WARN, "RFC 9260 3.3.10.8",
+        "the peer did not understand a parameter",
+        "an extension enabled on one side only (extension-mismatch)"),
+    9: ("cause-no-user-data", ERROR, "RFC 9260 3.3.10.9",
+        "a DATA chunk carried no user data",
+        "the sender's DATA building (zero-length send)"),
+    10: ("cause-cookie-while-shutdown", WARN, "RFC 9260 3.3.10.10",
+         "a COOKIE ECHO arrived while the peer was shutting down",
+         "a reconnect racing with the previous association's shutdown"),
+    11: ("cause-restart-new-addresses", ERROR, "RFC 9260 3.3.10.11",
+         "a restart INIT carried addresses the old association did not have",
+         "the restarting endpoint's bound addresses (5.2.1)"),
+    12: ("cause-user-abort", WARN, "RFC 9260 3.3.10.12",
+         "the application aborted the association (the cause may carry its reason)",
+         "the application's logs; SO_LINGER 0 or SCTP_ABORT"),
+    13: ("cause-protocol-violation", ERROR, "RFC 9260 3.3.10.13",
+          "the peer saw a protocol violation (its text says which)",
+          "the additional information text, then the packets just before"),
+    160: ("cause-delete-last-address", WARN, "RFC 5061 5.1",
+          "an ASCONF tried to delete the peer's last address",
+          "the ASCONF sequence: add the new address before deleting the old"),
+    161: ("cause-resource-shortage", WARN, "RFC 5061 5.1",
+          "an ASCONF operation was refused for lack of resources",
+          "the peer's limits"),
+    162: ("cause-delete-source-address", WARN, "RFC 5061 5.1",
+          "an ASCONF tried to delete the address the ASCONF was sent from",
+          "send the Delete IP from another address"),
+    163: ("cause-illegal-asconf-ack", ERROR, "RFC 5061 5.1",
+          "the association was aborted because of an illegal ASCONF-ACK",
+          "the ASCONF-ACK serial numbers and parameters"),
+    164: ("cause-no-authorization", WARN, "RFC 5061 5.1",
+          "an ASCONF was refused: not authorized",
+          "ASCONF needs AUTH (RFC 5061 4.1.1): enable AUTH on both sides"),
+    261: ("cause-unsupported-hmac", ERROR, "RFC 4895 4.1",
+          "the peer does not support the HMAC identifier used",
+          "the Requested HMAC Algorithm parameters of both sides"),
+}
+
+RULES: dict[str, Rule] = {}
+for _group, _rows in _ROWS.items():
+    for _r in _rows:
+        RULES[_r[0]] = Rule(*_r, _group)
+for _code, _r in CAUSE_RULES.items():
+    RULES[_r[0]] = Rule(*_r, "error causes")
+CAUSE_RULE_ID = {code: r[0] for code, r in CAUSE_RULES.items()}
+
+
+def rule(rule_id: str) -> Rule:
+    return RULES[rule_id]
+
+
+def at_least(severity: str, minimum: str) -> bool:
+    return SEVERITY_RANK[severity] >= SEVERITY_RANK[minimum]
