@@ -264,7 +264,30 @@ assert all(PARAMETER_NAMES.get(k) == v.name for k, v in PARAMETER_TYPES.items())
 _BAD = "sctp.parameter_length.bad"
 
 
+# Parameters nest (Add IP -> address, Unrecognized Parameter -> parameter,
+# Error Cause Indication -> causes -> parameters ...): every such cycle passes
+# through dissect_params, so its depth bounds the recursion on hostile input.
+MAX_PARAM_DEPTH = 12
+
+
 def dissect_params(c, parent, off, end, pad_end=-1):
+    """:func:`_dissect_params`, refusing to nest deeper than MAX_PARAM_DEPTH."""
+    if c.depth >= MAX_PARAM_DEPTH:
+        if off < end:
+            c.note(ERROR, "Malformed", "Parameters nested more than %d deep: not decoded" % MAX_PARAM_DEPTH,
+                   off, end - off, "RFC 9260 3.2.1", "sctpinspect.parameter_nesting")
+            if parent.children is None:
+                parent.children = []
+            parent.children.append(Field("sctp.parameter_value", c.buf[off:end], off, end - off))
+        return end
+    c.depth += 1
+    try:
+        return _dissect_params(c, parent, off, end, pad_end)
+    finally:
+        c.depth -= 1
+
+
+def _dissect_params(c, parent, off, end, pad_end=-1):
     """Decode the parameters in ``buf[off:end]`` under ``parent``.
 
     ``pad_end`` (>= end) is where the enclosing chunk's padding ends: RFC 9260
