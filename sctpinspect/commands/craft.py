@@ -7,7 +7,6 @@ import json
 import sys
 import time
 
-from .. import craft as K
 from ..errors import UserError
 from ..sock.cli import parse_u32, payload_from, streams_arg
 
@@ -102,6 +101,7 @@ def _u(text, what, bits=32):
 
 
 def _parse_dest(text: str) -> tuple[str, int]:
+    from .. import craft as K
     from ..sock.addr import parse_port
     t = text.strip()
     if t.startswith("["):
@@ -115,7 +115,10 @@ def _parse_dest(text: str) -> tuple[str, int]:
     return K.literal_address(host), parse_port(port)
 
 
-def build(args) -> K.Crafted:
+def build(args):
+    # scapy is imported here, not at module level: every `sctpinspect` start
+    # builds all command parsers and scapy alone takes seconds to import
+    from .. import craft as K
     dst, dport = _parse_dest(args.dest)
     sport = args.sport if args.sport is not None else K.ephemeral_port()
     if not 0 <= sport <= 65535:
@@ -171,6 +174,7 @@ class _Show:
         self.n = 0
 
     def packet(self, label: str, data: bytes, ts: float) -> None:
+        from .. import craft as K
         from ..output.jsonout import packet_dict
         from ..output.tree import tree_text
         self.n += 1
@@ -192,6 +196,7 @@ class _Show:
 
 
 def run(args) -> int:
+    from .. import craft as K
     crafted = build(args)
     show = _Show(args)
     ip = crafted.ip_bytes()

@@ -67,7 +67,8 @@ def _listen(t, *extra, port=5000):
 
 
 def _send(t, *argv, host="client"):
-    p = t.ns(host, _cmd("send", *argv), check=False)
+    p = subprocess.run(["ip", "netns", "exec", t.host(host).netns, *_cmd("send", *argv)],
+                       capture_output=True, text=True, timeout=90)
     lines = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
     return p.returncode, lines, p.stderr
 
@@ -87,8 +88,8 @@ def test_send_stream_ppid_unordered_ttl_on_the_wire(topology, tmp_path):
     t = topology()
     for dev in ("client0", "server0"):
         t.checksum_offload(dev, on=False)
-    pcap = tmp_path / "send.pcapng"
-    with t.capture("client0", str(pcap)):
+    pcap = tmp_path / "send.pcap"
+    with t.capture("client0", str(pcap), tool="tcpdump"):
         srv = _listen(t, "--count", "3")
         rc, a, err = _send(t, "192.0.2.2:5000", "hello", "--stream", "3", "--ppid", "101",
                            "--json")
@@ -171,12 +172,13 @@ def test_craft_init_gets_init_ack(topology, tmp_path):
     t = topology()
     for dev in ("client0", "server0"):
         t.checksum_offload(dev, on=False)
-    pcap = tmp_path / "craft.pcapng"
-    with t.capture("client0", str(pcap)):
+    pcap = tmp_path / "craft.pcap"
+    with t.capture("client0", str(pcap), tool="tcpdump"):
         srv = _listen(t, port=5000)
-        p = t.ns("client", _cmd("craft", "init", "192.0.2.2:5000", "--sport", "42000",
-                                "--init-tag", "0x11111111", "--streams", "7,7", "--wait", "3",
-                                "--json"), check=False)
+        p = subprocess.run(["ip", "netns", "exec", t.host("client").netns,
+                            *_cmd("craft", "init", "192.0.2.2:5000", "--sport", "42000",
+                                  "--init-tag", "0x11111111", "--streams", "7,7", "--wait", "3",
+                                  "--json")], capture_output=True, text=True, timeout=90)
         srv.p.kill()
     assert p.returncode == 0, p.stderr
     lines = [json.loads(x) for x in p.stdout.splitlines()]
