@@ -169,22 +169,43 @@ class _Lab:
             vm.run_in_vm(f"sh {shlex.quote(script)}", rwdirs=[repo, self.rundir],
                          log_path=self.log, timeout=timeout, cwd=repo)
         except vm.LabError as e:
+            # tests that finished before the failure keep their own outcome
             self._error = f"{e}\n{vm.log_tail(self.log)}"
-            return self._results
         finally:
             self.seconds = time.monotonic() - start
+            self.boot_seconds = _guest_boot_seconds(self.log)
         try:
             with open(report) as f:
                 for line in f:
-                    r = json.loads(line)
+                    try:
+                        r = json.loads(line)
+                    except ValueError:  # a line cut short by a VM timeout
+                        continue
                     self._results.setdefault(r["nodeid"], {})[r["when"]] = r
         except FileNotFoundError:
-            self._error = ("kernel lab: the VM wrote no test report (console log "
-                           f"{self.log}):\n{vm.log_tail(self.log)}")
+            if not self._error:
+                self._error = ("kernel lab: the VM wrote no test report (console log "
+                               f"{self.log}):\n{vm.log_tail(self.log)}")
+        # a test whose teardown never ran did not finish
+        for nodeid, phases in list(self._results.items()):
+            if "teardown" not in phases and not any(
+                    p["outcome"] == "failed" for p in phases.values()):
+                del self._results[nodeid]
         return self._results
 
 
 _LAB_KEY = pytest.StashKey[_Lab]()
+
+
+def _guest_boot_seconds(log) -> float | None:
+    """Guest uptime when the run script started (printed by the script)."""
+    try:
+        for line in Path(log).read_text(errors="replace").splitlines():
+            if line.startswith("[lab] guest up:"):
+                return float(line.split()[3])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 @pytest.hookimpl(trylast=True)
@@ -209,8 +230,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if lab is None or lab.log is None:
         return
     secs = getattr(lab, "seconds", None)
+    boot = f", guest booted in {lab.boot_seconds:.1f} s" if lab.boot_seconds else ""
     terminalreporter.write_line(
-        f"kernel lab: one VM run, {secs:.1f} s, console log {lab.log}" if secs is not None
+        f"kernel lab: one VM run, {secs:.1f} s{boot}, console log {lab.log}" if secs is not None
         else f"kernel lab: console log {lab.log}")
     if os.environ.get("SCTPINSPECT_LAB_KEEP") != "1" and not lab._error and all(
             r.get("outcome") != "failed" for ph in (lab._results or {}).values() for r in ph.values()):

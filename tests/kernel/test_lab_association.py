@@ -61,7 +61,7 @@ def test_full_association_seen_by_tshark(topology, tshark, tmp_path):
     for r in rows:
         if r[7]:
             wire += zip(*(col.split(",") for col in r[7:12]))
-    wire = [(int(a), int(b), int(c), int(d), e) for a, b, c, d, e in wire]
+    wire = [(int(a, 0), int(b, 0), int(c, 0), int(d, 0), e) for a, b, c, d, e in wire]
     received = [(m["sid"], m["ppid"], m["ssn"], m["tsn"], m["payload"]) for m in srec["received"]]
     assert wire == received
     sent = [(m["sid"], m["ppid"], m["payload"]) for m in crec["sent"]]
