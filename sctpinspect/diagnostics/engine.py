@@ -621,7 +621,7 @@ class Diagnoser:
                 continue
             self._emit(new, rid, pkt, assoc, f"{where} from {_ep_label(assoc, sender)}: {text}",
                        key=sender)
-            if code == 3 and st.echoes:
+            if code == 3 and st.echoes and not st.cookie_acked:
                 st.stale = True
                 self._emit(new, "stale-cookie", pkt, assoc,
                            f"COOKIE ECHO (frame {st.echoes[-1][0]}) answered by a Stale Cookie "
@@ -669,7 +669,9 @@ class Diagnoser:
 
     def _sack(self, st, data_sender, chunk) -> None:
         """Count miss indications per TSN from gap blocks (RFC 9260 7.2.4)."""
-        cum = chunk.get("sctp.sack_cumulative_tsn_ack")
+        cum = chunk.get("sctp.sack_cumulative_tsn_ack_raw")
+        if cum is None:
+            cum = chunk.get("sctp.sack_cumulative_tsn_ack")
         if cum is None:
             return
         misses = st.misses[data_sender]
@@ -703,7 +705,9 @@ class Diagnoser:
             rt = c.get("sctp.retransmission_time")
             if c.get("sctp.retransmission") is None:
                 continue
-            tsn = c.get("sctp.data_tsn")
+            tsn = c.get("sctp.data_tsn_raw")
+            if tsn is None:
+                tsn = c.get("sctp.data_tsn")
             if misses.get(tsn, 0) >= 3:
                 r[1] += 1
             else:
