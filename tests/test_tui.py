@@ -277,8 +277,11 @@ def test_help_and_diagnostics_views():
         assert "sctpinspect — keys" in str(app.screen.query_one("#help-text").render())
         await pilot.press("escape")
         await pilot.press("6")
-        await pilot.pause(0.3)
-        txt = str(app.query_one("#diag-text").render())
+        for _ in range(200):
+            await pilot.pause(0.1)
+            txt = str(app.query_one("#diag-text").render())
+            if "running diagnostics" not in txt:
+                break
         from sctpinspect.tui.views import diagnostics_text
         ok, text = diagnostics_text(app.store)
         assert txt == text

@@ -726,8 +726,26 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ diagnostics
     def refresh_diag(self) -> None:
-        ok, text = diagnostics_text(self.store)
-        self.query_one("#diag-text", Static).update(text)
+        """Run the diagnostics on a thread (they read the whole file) and show the report."""
+        if getattr(self, "_diag_running", False):
+            return
+        self._diag_running = True
+        self.query_one("#diag-text", Static).update("running diagnostics…")
+
+        def work():
+            ok, text = diagnostics_text(self.store)
+
+            def show():
+                self._diag_running = False
+                try:
+                    self.query_one("#diag-text", Static).update(text)
+                except Exception:  # noqa: BLE001 - the app is closing
+                    pass
+            try:
+                self.call_from_thread(show)
+            except RuntimeError:
+                pass
+        threading.Thread(target=work, name="tui-diagnostics", daemon=True).start()
 
     # ------------------------------------------------------------------ save / help / quit
     def action_help(self) -> None:
