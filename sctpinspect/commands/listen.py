@@ -144,8 +144,11 @@ def run(args) -> int:
                                                                        "COMM_LOST")
                 if item.type == "peer_closed":
                     # the peer shut down: read the SHUTDOWN_COMP that follows, then close
-                    for more in ep.events(0.5):
-                        srv.handle(ep, more)
+                    try:
+                        for more in ep.events(0.5):
+                            srv.handle(ep, more)
+                    except SctpError:
+                        pass        # the socket is finished (ENOTCONN after end of file)
                     end = True
                 if end:
                     ep.close()
