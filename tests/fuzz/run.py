@@ -7,7 +7,8 @@ TARGET is one of targets.TARGETS (capture, frame, sctp, m3ua, diameter, dcep,
 webrtc, filter).  The committed seed corpus tests/fuzz/corpus/TARGET is read;
 new interesting inputs go to a scratch directory (``--work DIR``, default a
 temporary one) so the repository corpus stays small; a crashing input is
-written to tests/fuzz/crashers/TARGET/ (``crash-<sha1>``), which
+written to tests/fuzz/crashers/TARGET/ (``crash-<sha1>``; ``--crashers DIR``
+elsewhere), which
 tests/test_fuzz.py replays as a regression test.  ``-timeout`` defaults to 5 s
 per input: a decoder that loops is a crash too.
 """
@@ -25,11 +26,15 @@ sys.path.insert(0, str(HERE))
 def main(argv: list[str]) -> int:
     import atheris
     args = list(argv[1:])
-    work = None
-    if "--work" in args:
-        i = args.index("--work")
-        work = args[i + 1]
-        del args[i:i + 2]
+    work = crashers = None
+    for opt in ("--work", "--crashers"):
+        if opt in args:
+            i = args.index(opt)
+            if opt == "--work":
+                work = args[i + 1]
+            else:
+                crashers = Path(args[i + 1])
+            del args[i:i + 2]
     if not args or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
@@ -46,7 +51,7 @@ def main(argv: list[str]) -> int:
     if name == "filter":
         targets._filter_packets()
     corpus = HERE / "corpus" / name
-    crashers = HERE / "crashers" / name
+    crashers = crashers or HERE / "crashers" / name
     crashers.mkdir(parents=True, exist_ok=True)
     work = work or tempfile.mkdtemp(prefix=f"fuzz-{name}-")
     os.makedirs(work, exist_ok=True)
