@@ -91,21 +91,117 @@ class Field:
         return f"Field({self.name!r}, {self.value!r}, @{self.offset}+{self.length}, {n} children)"
 
 
-class Chunk(Field):
+# The base class's slot descriptors.  Lazy subclasses below override
+# ``children``/``show`` with properties and keep the real storage in these slots.
+_CHILDREN = Field.children
+_SHOW = Field.show
+_get_children = _CHILDREN.__get__
+_set_children = _CHILDREN.__set__
+_get_show = _SHOW.__get__
+_set_show = _SHOW.__set__
+
+
+class LazyField(Field):
+    """A Field whose ``children`` (and ``show`` text) are built on first access.
+
+    Why: a frame decodes into ~60 Field objects, but a summary line or a
+    ``-T fields`` line with sctp fields reads only a few of them; building the
+    frame/eth/ip/udp/sctp-header subtrees only when something reads them makes
+    decoding several times cheaper.  To every reader a LazyField is a Field:
+    ``children``/``show`` are properties that run the builder once, then read
+    the base class slots.
+
+    ``_build`` is None once built, else a tuple whose first item is
+    ``fn(field, build_tuple)``; ``fn`` fills the raw slots through
+    :data:`_set_children`/:data:`_set_show`.  A builder may find the children
+    slot already holding a list (fields decoded eagerly after its own, e.g. the
+    chunks of the sctp layer): it must keep them after the fields it adds.
+    """
+
+    __slots__ = ("_build",)
+
+    def __init__(self, name: str, value: Any, offset: int, length: int, build: tuple,
+                 children: list | None = None):
+        self.name = name
+        self.value = value
+        self.offset = offset
+        self.length = length
+        _set_show(self, None)
+        _set_children(self, children)
+        self._build = build
+
+    def materialize(self) -> None:
+        """Build the subtree now (no-op when built)."""
+        b = self._build
+        if b is not None:
+            self._build = None
+            b[0](self, b)
+
+    @property
+    def children(self):
+        if self._build is not None:
+            self.materialize()
+        return _get_children(self)
+
+    @children.setter
+    def children(self, value):
+        if self._build is not None:
+            self.materialize()
+        _set_children(self, value)
+
+    @property
+    def show(self):
+        if self._build is not None:
+            self.materialize()
+        return _get_show(self)
+
+    @show.setter
+    def show(self, value):
+        if self._build is not None:
+            self.materialize()
+        _set_show(self, value)
+
+
+class Chunk(LazyField):
     """An SCTP chunk: a ``sctp.chunk`` subtree with its header decoded.
 
     ``type``/``flags``/``clen`` are the chunk header; ``offset``/``length`` the
     bytes it covers in the frame (including padding actually present).
+
+    The dissector may leave a well-formed common chunk (DATA, SACK, ...) unbuilt
+    (``_build`` set): its children and show text are made on first access, and
+    ``_quick`` then holds ``(names, values)`` -- ``names`` maps a field name to
+    its index in ``values`` -- so that :meth:`get` of the key values (TSN, SID,
+    cumulative TSN ack...) answers without building the subtree.
     """
 
-    __slots__ = ("type", "flags", "clen")
+    __slots__ = ("type", "flags", "clen", "_quick")
 
     def __init__(self, ctype: int, flags: int, clen: int, offset: int, length: int,
                  show: str | None = None):
-        Field.__init__(self, "sctp.chunk", ctype, offset, length, show, [])
+        self.name = "sctp.chunk"
+        self.value = ctype
+        self.offset = offset
+        self.length = length
+        _set_show(self, show)
+        _set_children(self, [])
+        self._build = None
+        self._quick = None
         self.type = ctype
         self.flags = flags
         self.clen = clen
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Value of the first *direct* child called ``name``."""
+        if self._build is not None:
+            names, values = self._quick
+            i = names.get(name)
+            if i is not None:
+                return values[i]
+        for c in self.children or ():
+            if c.name == name:
+                return c.value
+        return default
 
 
 class Note:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..model import NOTE, Field, Packet, Record
+from ..model import (NOTE, Field, LazyField, Packet, Record, _get_children, _set_children,
+                     _set_show)
 from ..registry import (BASE_DEC, FT_FRAMENUM, FT_PROTOCOL, FT_RELATIVE_TIME, FT_STRING,
                         FT_UINT32, register_table)
 from .link import LINKTYPES
@@ -33,11 +34,60 @@ register_table([
     ("frame.direction", "Direction", FT_STRING),
 ])
 
-_SCALE = Decimal("1e-9")
+_VALUE = Field.value          # the base class's value slot
+_get_value = _VALUE.__get__
+_set_value = _VALUE.__set__
 
 
 def _seconds(ns: int) -> Decimal:
     return Decimal(ns).scaleb(-9)
+
+
+class SecondsField(Field):
+    """``frame.time_*``: holds integer nanoseconds and turns them into the
+    exact Decimal seconds only when ``value`` is read (a Decimal costs more
+    than the rest of the frame layer, and most outputs never read it)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self):
+        v = _get_value(self)
+        if v.__class__ is int:
+            v = _seconds(v)
+            _set_value(self, v)
+        return v
+
+    @value.setter
+    def value(self, v):
+        _set_value(self, v)
+
+
+def _build_frame(layer, b):
+    """Children and show text of the ``frame`` layer (LazyField builder)."""
+    record, first_ns = b[1], b[2]
+    ns = record.ts_ns
+    kids = []
+    if record.interface is not None:
+        kids.append(Field("frame.interface_id", record.interface, 0, 0))
+    if record.comment is not None:
+        kids.append(Field("frame.comment", record.comment, 0, 0))
+    if record.direction is not None:
+        kids.append(Field("frame.direction", record.direction, 0, 0))
+    caplen = len(record.data)
+    kids += (
+        SecondsField("frame.time_epoch", ns, 0, 0),
+        SecondsField("frame.time_relative", ns - first_ns, 0, 0),
+        Field("frame.number", record.number, 0, 0),
+        Field("frame.len", record.wirelen, 0, 0),
+        Field("frame.cap_len", caplen, 0, 0),
+    )
+    old = _get_children(layer)
+    if old:                     # fields appended before the build stay last
+        kids += old
+    _set_children(layer, kids)
+    _set_show(layer, f"Frame {record.number}: {record.wirelen} bytes on wire, "
+                     f"{caplen} bytes captured")
 
 
 class FrameDecoder:
@@ -51,28 +101,13 @@ class FrameDecoder:
     def decode(self, record: Record) -> Packet:
         pkt = Packet(record)
         data = record.data
-        ns = record.ts_ns
-        if self.first_ns is None:
-            self.first_ns = ns
+        first = self.first_ns
+        if first is None:
+            first = self.first_ns = record.ts_ns
         caplen = len(data)
-        kids = []
-        if record.interface is not None:
-            kids.append(Field("frame.interface_id", record.interface, 0, 0))
-        if record.comment is not None:
-            kids.append(Field("frame.comment", record.comment, 0, 0))
-        if record.direction is not None:
-            kids.append(Field("frame.direction", record.direction, 0, 0))
-        kids += (
-            Field("frame.time_epoch", _seconds(ns), 0, 0),
-            Field("frame.time_relative", _seconds(ns - self.first_ns), 0, 0),
-            Field("frame.number", record.number, 0, 0),
-            Field("frame.len", record.wirelen, 0, 0),
-            Field("frame.cap_len", caplen, 0, 0),
-        )
         layers = pkt.layers
-        layers.append(Field("frame", None, 0, caplen,
-                            f"Frame {record.number}: {record.wirelen} bytes on wire, "
-                            f"{caplen} bytes captured", kids))
+        # The frame layer's fields are built only if something reads them.
+        layers.append(LazyField("frame", None, 0, caplen, (_build_frame, record, first)))
         fn = LINKTYPES.get(record.linktype)
         if fn is None:
             pkt.note(NOTE, "undecoded", f"link type {record.linktype} is not decoded", 0, caplen,

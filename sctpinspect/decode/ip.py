@@ -14,7 +14,8 @@ from __future__ import annotations
 import socket
 import struct
 
-from ..model import ERROR, NOTE, WARN, Field
+from ..model import (ERROR, NOTE, WARN, Field, LazyField, _get_children, _set_children,
+                     _set_show)
 from ..registry import (BASE_DEC, BASE_HEX, BASE_HEX_DEC, BASE_NONE, FT_BOOLEAN, FT_BYTES,
                         FT_FRAMENUM, FT_IPv4, FT_IPv6, FT_NONE, FT_PROTOCOL, FT_UINT8,
                         FT_UINT16, FT_UINT24, FT_UINT32, register_table)
@@ -144,17 +145,24 @@ def _stop(pkt, parent, name, label, off, end, need, rfc, key=None):
 
 
 # --------------------------------------------------------------------- IPv4
-def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
-    if end - off < 20:
-        return _stop(pkt, parent, "ip", "IPv4", off, end, 20, "RFC 791 3.1")
+def _tail(layer):
+    """The raw children list of a not-yet-built LazyField layer, for fields
+    decoded eagerly after the header ones (options, fragments); the builder
+    puts its own fields in front of them."""
+    kids = _get_children(layer)
+    if kids is None:
+        kids = []
+        _set_children(layer, kids)
+    return kids
+
+
+def _build_ipv4(layer, b):
+    """Header fields and show text of an ``ip`` layer (LazyField builder)."""
+    buf, off, src, dst = b[1], b[2], b[3], b[4]
     vhl, tos, tlen, ident, frag, ttl, proto, csum = _ipv4_hdr(buf, off)
-    hl = (vhl & 15) << 2
-    src = _inet_ntoa(buf[off + 12:off + 16])
-    dst = _inet_ntoa(buf[off + 16:off + 20])
-    fo = frag & 0x1FFF
     kids = [
         Field("ip.version", vhl >> 4, off, 1),
-        Field("ip.hdr_len", hl, off, 1),
+        Field("ip.hdr_len", (vhl & 15) << 2, off, 1),
         Field("ip.dsfield", tos, off + 1, 1),
         Field("ip.len", tlen, off + 2, 2),
         Field("ip.id", ident, off + 4, 2),
@@ -162,7 +170,7 @@ def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
             Field("ip.flags.rb", bool(frag & 0x8000), off + 6, 1),
             Field("ip.flags.df", bool(frag & 0x4000), off + 6, 1),
             Field("ip.flags.mf", bool(frag & 0x2000), off + 6, 1)]),
-        Field("ip.frag_offset", fo, off + 6, 2),
+        Field("ip.frag_offset", frag & 0x1FFF, off + 6, 2),
         Field("ip.ttl", ttl, off + 8, 1),
         Field("ip.proto", proto, off + 9, 1),
         Field("ip.checksum", csum, off + 10, 2),
@@ -172,8 +180,48 @@ def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
         Field("ip.dst", dst, off + 16, 4),
         Field("ip.addr", dst, off + 16, 4),
     ]
-    layer = Field("ip", None, off, max(20, min(hl, end - off)),
-                  f"Internet Protocol Version 4, Src: {src}, Dst: {dst}", kids)
+    old = _get_children(layer)
+    if old:
+        kids += old
+    _set_children(layer, kids)
+    _set_show(layer, f"Internet Protocol Version 4, Src: {src}, Dst: {dst}")
+
+
+# Address texts: captures repeat a few addresses millions of times, and
+# inet_ntoa + slicing costs more than a dict hit.  Bounded: cleared when full.
+_ADDR4: dict = {}
+_ADDR6: dict = {}
+_ADDR_CACHE_MAX = 4096
+
+
+def _addr4(b):
+    s = _ADDR4.get(b)
+    if s is None:
+        if len(_ADDR4) >= _ADDR_CACHE_MAX:
+            _ADDR4.clear()
+        s = _ADDR4[b] = _inet_ntoa(b)
+    return s
+
+
+def _addr6(b):
+    s = _ADDR6.get(b)
+    if s is None:
+        if len(_ADDR6) >= _ADDR_CACHE_MAX:
+            _ADDR6.clear()
+        s = _ADDR6[b] = _inet_ntop(_AF6, b)
+    return s
+
+
+def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
+    if end - off < 20:
+        return _stop(pkt, parent, "ip", "IPv4", off, end, 20, "RFC 791 3.1")
+    vhl, tos, tlen, ident, frag, ttl, proto, csum = _ipv4_hdr(buf, off)
+    hl = (vhl & 15) << 2
+    src = _addr4(buf[off + 12:off + 16])
+    dst = _addr4(buf[off + 16:off + 20])
+    fo = frag & 0x1FFF
+    # The header fields are built only if something reads them (LazyField).
+    layer = LazyField("ip", None, off, max(20, min(hl, end - off)), (_build_ipv4, buf, off, src, dst))
     parent.append(layer)
     if vhl >> 4 != 4:
         pkt.note(ERROR, "malformed", f"bogus IP version {vhl >> 4} in an IPv4 header", off, 1,
@@ -189,7 +237,7 @@ def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
                  "sctpinspect.ip.truncated")
         return
     if hl > 20:
-        _ipv4_options(pkt, buf, off + 20, off + hl, kids)
+        _ipv4_options(pkt, buf, off + 20, off + hl, _tail(layer))
     if tlen < hl:
         pkt.note(ERROR, "malformed", f"bogus IPv4 total length {tlen}: less than the header "
                  f"length {hl}", off + 2, 2, "RFC 791 3.1", "ip.bogus_ip_length")
@@ -218,7 +266,7 @@ def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
             _evicted_note(dec, pkt, evicted, off)
         if payload is None:
             return
-        _fragments(kids, "ip", frames, len(payload))
+        _fragments(_tail(layer), "ip", frames, len(payload))
         _reassembled(dec, pkt, parent, "Reassembled IPv4", payload, proto)
         return
     _transport(dec, pkt, buf, off + hl, pend, parent, proto, quoted)
@@ -282,12 +330,10 @@ _EXT_NAMES = {0: ("ipv6.hopopts", "IPv6 Hop-by-Hop Option"),
               43: ("ipv6.routing", "Routing Header for IPv6")}
 
 
-def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
-    if end - off < 40:
-        return _stop(pkt, parent, "ipv6", "IPv6", off, end, 40, "RFC 8200 3")
+def _build_ipv6(layer, b):
+    """Header fields and show text of an ``ipv6`` layer (LazyField builder)."""
+    buf, off, src, dst = b[1], b[2], b[3], b[4]
     vtf, plen, nxt, hlim = _ipv6_hdr(buf, off)
-    src = _inet_ntop(_AF6, buf[off + 8:off + 24])
-    dst = _inet_ntop(_AF6, buf[off + 24:off + 40])
     kids = [
         Field("ipv6.version", vtf >> 28, off, 1),
         Field("ip.version", vtf >> 28, off, 1),     # hidden in Wireshark too
@@ -301,7 +347,21 @@ def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
         Field("ipv6.dst", dst, off + 24, 16),
         Field("ipv6.addr", dst, off + 24, 16),
     ]
-    layer = Field("ipv6", None, off, 40, f"Internet Protocol Version 6, Src: {src}, Dst: {dst}", kids)
+    old = _get_children(layer)
+    if old:
+        kids += old
+    _set_children(layer, kids)
+    _set_show(layer, f"Internet Protocol Version 6, Src: {src}, Dst: {dst}")
+
+
+def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
+    if end - off < 40:
+        return _stop(pkt, parent, "ipv6", "IPv6", off, end, 40, "RFC 8200 3")
+    vtf, plen, nxt, hlim = _ipv6_hdr(buf, off)
+    src = _addr6(buf[off + 8:off + 24])
+    dst = _addr6(buf[off + 24:off + 40])
+    # Header fields built only if read; extension headers go to the tail list.
+    layer = LazyField("ipv6", None, off, 40, (_build_ipv6, buf, off, src, dst))
     parent.append(layer)
     if vtf >> 28 != 6:
         pkt.note(ERROR, "malformed", f"bogus IP version {vtf >> 28} in an IPv6 header", off, 1,
@@ -325,11 +385,11 @@ def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
     while nxt in (0, 43, 60, 44):
         if nxt == 44:
             if pend - pos < 8:
-                return _stop(pkt, kids, "ipv6.fraghdr", "IPv6 Fragment", pos, pend, 8, "RFC 8200 4.5")
+                return _stop(pkt, _tail(layer), "ipv6.fraghdr", "IPv6 Fragment", pos, pend, 8, "RFC 8200 4.5")
             nh, _r, offm, ident = struct.unpack_from("!BBHI", buf, pos)
             fo = offm & 0xFFF8
             more = bool(offm & 1)
-            kids.append(Field("ipv6.fraghdr", None, pos, 8,
+            _tail(layer).append(Field("ipv6.fraghdr", None, pos, 8,
                               f"Fragment Header for IPv6, offset {fo}, more {'yes' if more else 'no'}", [
                                   Field("ipv6.fraghdr.nxt", nh, pos, 1),
                                   Field("ipv6.fraghdr.offset", fo >> 3, pos + 2, 2),
@@ -349,12 +409,12 @@ def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
                 _evicted_note(dec, pkt, evicted, pos - 8)
             if payload is None:
                 return
-            _fragments(kids, "ipv6", frames, len(payload))
+            _fragments(_tail(layer), "ipv6", frames, len(payload))
             _reassembled(dec, pkt, parent, "Reassembled IPv6", payload, nh)
             return
         name, label = _EXT_NAMES[nxt]
         if pend - pos < 8:
-            return _stop(pkt, kids, name, label, pos, pend, 8, "RFC 8200 4")
+            return _stop(pkt, _tail(layer), name, label, pos, pend, 8, "RFC 8200 4")
         nh, ln = buf[pos], buf[pos + 1]
         size = (ln + 1) << 3
         # the claimed size may run past the frame (noted below): the field covers what is there
@@ -365,7 +425,7 @@ def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
         if nxt == 43:
             ext.add("ipv6.routing.type", buf[pos + 2], pos + 2, 1)
             ext.add("ipv6.routing.segleft", buf[pos + 3], pos + 3, 1)
-        kids.append(ext)
+        _tail(layer).append(ext)
         if nxt == 0 and not first:
             pkt.note(WARN, "protocol", "IPv6 Hop-by-Hop extension header must appear immediately "
                      "after the IPv6 header", pos, size, "RFC 8200 4.3", "ipv6.hopopts.not_first")
@@ -386,19 +446,26 @@ def _transport(dec, pkt, buf, off, end, parent, proto, quoted):
         fn(dec, pkt, buf, off, end, parent, quoted)
 
 
+def _build_udp(layer, b):
+    """Fields and show text of a ``udp`` layer (LazyField builder)."""
+    buf, off = b[1], b[2]
+    sport, dport, ulen, csum = _udp_hdr(buf, off)
+    _set_children(layer, [
+        Field("udp.srcport", sport, off, 2),
+        Field("udp.dstport", dport, off + 2, 2),
+        Field("udp.port", sport, off, 2),
+        Field("udp.port", dport, off + 2, 2),
+        Field("udp.length", ulen, off + 4, 2),
+        Field("udp.checksum", csum, off + 6, 2),
+        Field("udp.checksum.status", 2, off + 6, 0)])
+    _set_show(layer, f"User Datagram Protocol, Src Port: {sport}, Dst Port: {dport}")
+
+
 def decode_udp(dec, pkt, buf, off, end, parent, quoted=False):
     if end - off < 8:
         return _stop(pkt, parent, "udp", "UDP", off, end, 8, "RFC 768")
     sport, dport, ulen, csum = _udp_hdr(buf, off)
-    parent.append(Field("udp", None, off, 8, f"User Datagram Protocol, Src Port: {sport}, "
-                        f"Dst Port: {dport}", [
-                            Field("udp.srcport", sport, off, 2),
-                            Field("udp.dstport", dport, off + 2, 2),
-                            Field("udp.port", sport, off, 2),
-                            Field("udp.port", dport, off + 2, 2),
-                            Field("udp.length", ulen, off + 4, 2),
-                            Field("udp.checksum", csum, off + 6, 2),
-                            Field("udp.checksum.status", 2, off + 6, 0)]))
+    parent.append(LazyField("udp", None, off, 8, (_build_udp, buf, off)))
     uend = end
     if ulen < 8:
         if not quoted:

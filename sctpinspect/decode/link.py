@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from ..model import WARN, Field
+from ..model import WARN, Field, LazyField, _set_children, _set_show
 from ..registry import (BASE_DEC, BASE_HEX, BASE_NONE, FT_BOOLEAN, FT_BYTES, FT_ETHER,
                         FT_PROTOCOL, FT_UINT16, FT_UINT32, register_table)
 from . import ip as _ip
@@ -83,23 +83,33 @@ def dispatch_ethertype(dec, pkt, buf, off, end, etype, parent):
         fn(dec, pkt, buf, off, end, parent)
 
 
+def _build_eth(layer, b):
+    """Children and show text of an Ethernet II layer (LazyField builder)."""
+    buf, off, etype = b[1], b[2], b[3]
+    dst = _mac(buf[off:off + 6])
+    src = _mac(buf[off + 6:off + 12])
+    _set_children(layer, [
+        Field("eth.dst", dst, off, 6, None, [Field("eth.addr", dst, off, 6)]),
+        Field("eth.src", src, off + 6, 6, None, [Field("eth.addr", src, off + 6, 6)]),
+        Field("eth.type", etype, off + 12, 2)])
+    _set_show(layer, f"Ethernet II, Src: {src}, Dst: {dst}")
+
+
 def decode_ethernet(dec, pkt, buf, off, end, parent):
     if end - off < 14:
         return _truncated(pkt, parent, "eth", "Ethernet II", buf, off, end, 14, "IEEE 802.3")
-    dst = _mac(buf[off:off + 6])
-    src = _mac(buf[off + 6:off + 12])
     etype = _u16(buf, off + 12)[0]
     if etype < 0x0600:       # IEEE 802.3 length field: LLC follows, never SCTP
+        dst = _mac(buf[off:off + 6])
+        src = _mac(buf[off + 6:off + 12])
         layer = Field("eth", None, off, 14, f"IEEE 802.3 Ethernet, Src: {src}, Dst: {dst}", [
             Field("eth.dst", dst, off, 6, None, [Field("eth.addr", dst, off, 6)]),
             Field("eth.src", src, off + 6, 6, None, [Field("eth.addr", src, off + 6, 6)]),
             Field("eth.len", etype, off + 12, 2)])
         parent.append(layer)
         return
-    parent.append(Field("eth", None, off, 14, f"Ethernet II, Src: {src}, Dst: {dst}", [
-        Field("eth.dst", dst, off, 6, None, [Field("eth.addr", dst, off, 6)]),
-        Field("eth.src", src, off + 6, 6, None, [Field("eth.addr", src, off + 6, 6)]),
-        Field("eth.type", etype, off + 12, 2)]))
+    # Fields (and the MAC address texts) are made only if something reads them.
+    parent.append(LazyField("eth", None, off, 14, (_build_eth, buf, off, etype)))
     fn = ETHERTYPE_DECODERS.get(etype)
     if fn is not None:
         fn(dec, pkt, buf, off + 14, end, parent)
