@@ -60,8 +60,9 @@ class Proc:
         return self.p.returncode, err.decode()
 
 
-def _listen(t, *extra, port=5000):
-    srv = Proc(t, "server", _cmd("listen", f"{port}", "--json", *extra))
+def _listen(t, *extra, port=5000, addr=None):
+    where = f"{addr}:{port}" if addr else f"{port}"
+    srv = Proc(t, "server", _cmd("listen", where, "--json", *extra))
     srv.wait_for(lambda d: d["kind"] == "listening")
     return srv
 
@@ -152,8 +153,7 @@ def test_peer_addr_change_on_multihomed_path_cut(topology):
                  ("net.sctp.rto_min", 100), ("net.sctp.rto_max", 400),
                  ("net.sctp.path_max_retrans", 1)):
         t.sysctl("client", k, v)
-    srv = _listen(t, "--bind", "198.51.100.2", port=5000)
-    srv_bind = srv  # noqa: F841 (listener on both server addresses)
+    srv = _listen(t, "--bind", "198.51.100.2", port=5000, addr="192.0.2.2")  # both addresses
     cli = Proc(t, "client", _cmd("send", "192.0.2.2:5000", "hi", "--bind", "192.0.2.1",
                                  "--bind", "198.51.100.1", "--peer", "198.51.100.2",
                                  "--linger", "25", "--abort", "--json"))
