@@ -121,7 +121,8 @@ def run(args) -> int:
         raise UserError("-e and -E need -T fields")
     options = _decode_options(args)
     predicate = compile_display_filter(args.display_filter)
-    records = open_records(args.file)
+    linktypes: list = []    # the first record's link type, for the final line
+    records = _first_linktype(open_records(args.file), linktypes)
     progress = ReadProgress(args.file, enabled=False if args.no_progress else None)
     from ..analysis.hook import analysis_hook   # None unless the output needs analysis fields
     analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
@@ -152,16 +153,31 @@ def run(args) -> int:
             out.flush()
             progress.close()
     except CaptureFileError:
-        stderr_line(_counts(pipe, shown[0]))
+        stderr_line(_counts(pipe, shown[0], linktypes))
         raise
     if fmt != "fields":
-        stderr_line(_counts(pipe, shown[0]))
+        stderr_line(_counts(pipe, shown[0], linktypes))
     return 0
 
 
-def _counts(pipe, shown: int) -> str:
+def _first_linktype(records, seen: list):
+    """Pass the records through, noting the first one's link type (no per-record cost)."""
+    it = iter(records)
+    for rec in it:
+        seen.append(rec.linktype)
+        yield rec
+        break
+    yield from it
+
+
+def _counts(pipe, shown: int, linktypes=()) -> str:
+    from ..decode.link import LINKTYPES
     from ..output.text import summary_counts
-    return summary_counts(pipe.frames, pipe.sctp, pipe.icmp, shown)
+    line = summary_counts(pipe.frames, pipe.sctp, pipe.icmp, shown)
+    if linktypes and linktypes[0] not in LINKTYPES and not pipe.sctp:
+        line += (f" (link type {linktypes[0]} is not decoded: sctpinspect reads Ethernet, "
+                 "raw IP, Linux cooked, BSD loopback/null)")
+    return line
 
 
 _FLUSH = 2048
