@@ -93,7 +93,7 @@ def check_association(pcap, crec, srec, server_port):
     wire = []
     for r in rows:
         if r[7]:
-            wire += [(int(a), int(b), c) for a, b, c in
+            wire += [(_int(a), _int(b), c) for a, b, c in
                      zip(r[7].split(","), r[8].split(","), r[9].split(","))]
     assert wire == [(m["sid"], m["ppid"], m["payload"]) for m in crec["sent"]]
     assert wire == [(m["sid"], m["ppid"], m["payload"]) for m in srec["received"]]
