@@ -29,7 +29,7 @@ def _chunk_sequence(rows):
     return seq
 
 
-def test_full_association_seen_by_tshark(topology, tshark, tmp_path):
+def test_full_association_seen_by_tshark(topology, tshark, tmp_path, capsys):
     t = topology()
     for dev in ("client0", "server0"):
         t.checksum_offload(dev, on=False)
@@ -67,6 +67,18 @@ def test_full_association_seen_by_tshark(topology, tshark, tmp_path):
     sent = [(m["sid"], m["ppid"], m["payload"]) for m in crec["sent"]]
     assert [(a, b, e) for a, b, _, _, e in wire] == sent
     assert [m["ppid"] for m in crec["sent"]] == [18, 46, 60, 0, 18]
+
+    # our own reader prints the same fields as tshark for the kernel's capture
+    from sctpinspect.cli import main
+    ours_fields = [f for f in FIELDS if f != "data.data"]
+    capsys.readouterr()
+    argv = ["read", "--no-progress", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for f in ours_fields:
+        argv += ["-e", f]
+    assert main(argv + [str(pcap)]) == 0
+    ours = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    keep = [FIELDS.index(f) for f in ours_fields]
+    assert ours == [[r[i] for i in keep] for r in rows]
 
 
 def test_init_to_closed_port_gets_abort(topology, tshark, tmp_path):
