@@ -95,6 +95,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-checksum", action="store_true", help="do not verify CRC32c checksums")
     p.add_argument("--udp-port", type=int, action="append", metavar="N",
                    help="UDP port carrying SCTP over UDP, RFC 6951 (default 9899; repeatable)")
+    p.add_argument("--diagnose", action="store_true",
+                   help="run the `diagnose` rules live: a [diagnose] line when a finding becomes "
+                        "certain, the full report at the end (see docs/diagnostics.md)")
 
 
 def _key_values(items, option: str, allowed: dict) -> dict:
@@ -178,6 +181,10 @@ class _Printer:
             self.tree_text = tree_text
         self.decoder = Decoder(_decode_options(args))
         self.started = False
+        self.diag = None
+        if getattr(args, "diagnose", False):
+            from ..diagnostics.live import LiveDiagnose
+            self.diag = LiveDiagnose()
 
     def lines(self, records) -> list[str]:
         out = []
@@ -191,6 +198,7 @@ class _Printer:
                 out.append(self.fields.header() if o.header else "\ufeff")
         for rec in records:
             pkt = decode(rec)
+            found = self.diag.lines(pkt) if self.diag is not None else None
             if t.first is None:
                 t.first = rec.ts_ns
             if pred is None or pred(pkt):
@@ -204,6 +212,8 @@ class _Printer:
                         out.append(self.tree_text(pkt, self.field_names))
                     else:
                         out.append(self.summary.line(pkt))
+            if found:
+                out.extend(found)
             t.prev = rec.ts_ns
         return out
 
@@ -315,6 +325,8 @@ def _loop(cap, writer, printer, limit, duration, args) -> int:
             pass
         print(f"{taken} packet{'s' if taken != 1 else ''} captured, "
               f"{st.kernel_dropped} dropped by kernel", file=sys.stderr)
+        if printer is not None and printer.diag is not None:
+            print(printer.diag.report(), flush=True)
     if error is not None:
         raise error
     return 0
