@@ -340,3 +340,46 @@ def test_cli_errors_are_one_sentence(tmp_path):
     assert p.returncode == 2 and "Traceback" not in p.stderr
     p = run("--rules")
     assert p.returncode == 0 and all(r in p.stdout for r in RULES)
+
+
+# ---------------------------------------------------------------- kernel-lab project captures
+
+def _tshark_frames(tshark, path, flt):
+    out = subprocess.run([tshark, "-n", "-r", str(path), "-o", "sctp.relative_tsns:FALSE",
+                          "-Y", flt, "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, check=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _project(name):
+    p = REPO / "captures" / name
+    if not p.exists():
+        pytest.skip(f"captures/{name} not made")
+    return p
+
+
+def test_kernel_capture_init_abort(tshark):
+    p = _project("init-abort.pcapng")
+    [f] = diagnose_file(str(p)).findings
+    assert f.rule == "init-aborted"
+    assert f.frames == _tshark_frames(tshark, p, "sctp.chunk_type == 1 || sctp.chunk_type == 6")
+
+
+def test_kernel_capture_lossy(tshark):
+    p = _project("lossy-retransmissions.pcapng")
+    rules = by_rule(diagnose_file(str(p)).findings)
+    [r] = rules["retransmission"]
+    # tshark's sctp.retransmission marks the retransmitted DATA chunks
+    assert r.frames == _tshark_frames(tshark, p, "sctp.retransmission")
+    [i] = rules["init-unanswered"]
+    assert i.severity == "warn" and i.frames == _tshark_frames(tshark, p, "sctp.chunk_type == 1")
+
+
+def test_kernel_capture_multihomed_failover(tshark):
+    p = _project("multihomed-failover.pcapng")
+    rules = by_rule(diagnose_file(str(p)).findings)
+    [pf] = rules["path-failover"]
+    assert "198.51.100.1 -> 198.51.100.2" in pf.message
+    hb = rules["heartbeat-unanswered"][0]
+    acked = set(_tshark_frames(tshark, p, "sctp.chunk_type == 4"))
+    assert set(hb.frames) <= acked
