@@ -142,7 +142,7 @@ def run(args) -> int:
                 srv.handle(ep, item)
                 end = isinstance(item, AssocChange) and item.state in ("SHUTDOWN_COMP",
                                                                        "COMM_LOST")
-                if item.type == "peer_closed":
+                if getattr(item, "type", None) == "peer_closed":
                     # the peer shut down: read the SHUTDOWN_COMP that follows, then close
                     try:
                         for more in ep.events(0.5):
