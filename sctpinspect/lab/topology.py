@@ -97,7 +97,7 @@ class Path:
 class Peer:
     """A running :mod:`sctpinspect.lab.peer` process."""
 
-    def __init__(self, argv: list[str], ready_timeout: float = 30.0):
+    def __init__(self, argv: list[str], ready_timeout: float = 90.0):
         self.argv = argv
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._buf = b""
@@ -194,7 +194,7 @@ class Capture:
     """A packet capture running in a namespace (dumpcap -> pcapng, or tcpdump -> pcap)."""
 
     def __init__(self, netns: str, devs: list[str], path: str, bpf: str = "sctp",
-                 tool: str = "dumpcap", ready_timeout: float = 20.0):
+                 tool: str = "dumpcap", ready_timeout: float = 90.0):
         self.path = path
         if tool == "dumpcap":
             argv = ["dumpcap", "-q", "-f", bpf, "-w", path]
@@ -220,6 +220,8 @@ class Capture:
             if select.select([fd], [], [], 0.2)[0]:
                 err += os.read(fd, 4096)
         self.stderr = err
+        # (generous timeouts: a cold dumpcap start in the emulated VM on a loaded
+        # machine has taken more than 20 s)
         time.sleep(0.3)  # the filter is attached once the banner is out; be safe
 
     def stop(self) -> str:
