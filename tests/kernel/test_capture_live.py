@@ -106,7 +106,9 @@ def test_full_association_on_veth_once_each_and_same_as_dumpcap(topology, tmp_pa
         t.checksum_offload(dev, on=False)
     mine, ref = tmp_path / "live.pcapng", tmp_path / "dumpcap.pcapng"
     p = start_capture(t, "client", "client0", str(mine))
-    with t.capture("client0", str(ref)):
+    # dumpcap through the lab's Capture, with a start timeout for a busy VM.
+    from sctpinspect.lab import Capture
+    with Capture(t.host("client").netns, ["client0"], str(ref), ready_timeout=90):
         srv = t.server(port=5000)
         cli = t.client(port=5000, messages=MESSAGES)
         crec, srec = cli.result(), srv.result()
