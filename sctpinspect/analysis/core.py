@@ -53,8 +53,12 @@ class AnalysisOptions:
                  max_tsns: int = 65536, max_fragments: int = 8192,
                  max_reassembly_bytes: int = 16 << 20, max_messages: int = 100000,
                  max_samples: int = 20000, max_events: int = 10000,
-                 keep_packets: bool = False, annotate: bool = True):
+                 keep_packets: bool = False, annotate: bool = True,
+                 max_association_records: int = 50000):
         self.max_associations = max_associations      # live associations (LRU)
+        # associations recorded in total (live + evicted summaries, ~4 KB each):
+        # beyond it, packets that would start a new one are counted, not tracked
+        self.max_association_records = max_association_records
         self.max_streams = max_streams                  # per direction
         self.max_tsns = max_tsns                        # TSNs remembered per direction
         self.max_fragments = max_fragments              # pending fragments per direction
@@ -378,6 +382,10 @@ def _gen(parent: Field, name: str, value, at: Field) -> Field:
     return parent.add(name, value, at.offset, 0)
 
 
+class _RecordsFull(Exception):
+    """AnalysisOptions.max_association_records reached: no new association."""
+
+
 class Analyzer:
     """Feed Packets in capture order; read associations/messages/stats at any time."""
 
@@ -400,7 +408,11 @@ class Analyzer:
         self.sctp_packets += 1
         chunks = pkt.chunks
         first = chunks[0] if chunks else None
-        assoc, sender = self._associate(pkt, first)
+        try:
+            assoc, sender = self._associate(pkt, first)
+        except _RecordsFull:
+            self.evicted["associations_untracked"] += 1
+            assoc = None
         if assoc is None:
             pkt.analysis = {"assoc_index": None}
             return pkt.analysis
@@ -555,6 +567,8 @@ class Analyzer:
 
     def _new(self, pkt, inferred, sender_state, receiver_state) -> Association:
         index = len(self.associations)
+        if index >= self.options.max_association_records:
+            raise _RecordsFull
         a = Association(index, Endpoint(1, pkt.sport, sender_state),
                         Endpoint(2, pkt.dport, receiver_state), pkt.number, pkt.ts, inferred)
         a.ep[0].add_address(pkt.src)
@@ -570,9 +584,12 @@ class Analyzer:
         """Drop the least recently active association's live state (its summary stays)."""
         _, old = self._live.popitem(last=False)
         self.evicted["associations"] += 1
-        lst = self._by_ports.get(_pkey(old.ep[0].port, old.ep[1].port))
+        pk = _pkey(old.ep[0].port, old.ep[1].port)
+        lst = self._by_ports.get(pk)
         if lst is not None and old in lst:
             lst.remove(old)
+            if not lst:
+                del self._by_ports[pk]     # else a flood of port pairs leaks empty lists
         for side in (0, 1):
             ep = old.ep[side]
             if ep.vtag is not None:

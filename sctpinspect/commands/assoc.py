@@ -56,6 +56,10 @@ def run(args) -> int:
             print(assoc_table(result.associations))
         else:
             print("no SCTP association in this capture")
+        if result.evicted and not args.json:
+            # memory caps (AnalysisOptions) dropped state: say so, never silently
+            print("analysis memory caps reached, dropped: " + ", ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in sorted(result.evicted.items())))
     if err is not None:
         raise err
     return 0
