@@ -450,8 +450,9 @@ class SctpEndpoint:
         return seen
 
     def abort(self, assoc_id: int | None = None, reason: bytes = b"") -> None:
-        """ABORT the association (SCTP_ABORT flag: the kernel sends ABORT with a
-        User-Initiated Abort cause carrying ``reason``)."""
+        """ABORT the association.  One-to-many: SCTP_ABORT flag (the kernel sends
+        ABORT with a User-Initiated Abort cause carrying ``reason``); one-to-one
+        sockets refuse that flag, so SO_LINGER 0 + close (ABORT, no reason)."""
         ids = [assoc_id] if assoc_id is not None else (list(self.assocs) or [0])
         for a in ids:
             cmsg = [(C.SOL_SCTP, C.SCTP_SNDINFO,
@@ -459,8 +460,12 @@ class SctpEndpoint:
             try:
                 self.sock.sendmsg([reason], cmsg)
             except OSError:
-                # fall back on SO_LINGER 0 + close (one-to-one)
+                # one-to-one sockets refuse SCTP_ABORT (EINVAL): SO_LINGER 0 + close
+                # sends the ABORT (without a reason)
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.sock.close()
+                self.assocs.clear()
+                return
             self.assocs.pop(a, None)
 
     def close(self) -> None:

@@ -248,7 +248,7 @@ def test_cli_refused_and_stream_errors_are_sentences():
 
 def test_abort_flag_sends_abort_with_user_cause():
     with _server(6003) as srv:
-        with SctpEndpoint() as ep:
+        with SctpEndpoint(one_to_many=True) as ep:
             ep.connect(["127.0.0.1"], 6003, timeout=20)
             ep.abort(reason=b"bye.")
             lost = None
