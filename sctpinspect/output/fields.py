@@ -134,7 +134,7 @@ def formatter_for(name: str) -> Callable:
         if width is not None:
             if s.base in (registry.BASE_HEX, registry.BASE_HEX_DEC):
                 return ("0x%%0%dx" % width).__mod__
-            if s.base in (registry.BASE_DEC, registry.BASE_DEC_HEX, registry.BASE_NONE):
+            if s.base != registry.BASE_OCT:     # BASE_DEC, BASE_DEC_HEX, BASE_PT_SCTP...
                 return _int_str
         elif s.ftype == registry.FT_FRAMENUM:
             return _int_str
