@@ -278,6 +278,8 @@ def convert_literal(tok, ftype: str, spec, fname: str) -> Literal:
         if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
             raise err(f'"{text}" is not a valid hostname or IPv4 address.')
         a = _ip4(addr)
+        if a is None:        # e.g. "09.0.0.0": inet_aton reads a leading 0 as octal
+            raise err(f'"{text}" is not a valid hostname or IPv4 address.')
         if bits:
             if not bits.isdigit() or int(bits) > 32:
                 raise err(f"Netmask bits in a CIDR IPv4 address should be <= 32, not {bits}")
