@@ -15,7 +15,7 @@ Registered by ``tests/conftest.py``.  Three modes:
   skips kernel tests when the kernel has no SCTP.
 
 Environment: ``SCTPINSPECT_LAB_TIMEOUT`` (whole VM run, default 540 s),
-``SCTPINSPECT_LAB_TEST_TIMEOUT`` (each test inside, default 120 s),
+``SCTPINSPECT_LAB_TEST_TIMEOUT`` (each test inside, default 300 s),
 ``SCTPINSPECT_LAB_KERNEL`` (kernel image), ``SCTPINSPECT_LAB_KEEP=1`` (keep
 the run directory with the console log and report).
 """
@@ -63,7 +63,7 @@ def pytest_runtest_protocol(item, nextitem):
     if item.get_closest_marker("kernel") is None or isinstance(item, KernelProxy):
         yield
         return
-    seconds = int(os.environ.get("SCTPINSPECT_LAB_TEST_TIMEOUT", "120"))
+    seconds = int(os.environ.get("SCTPINSPECT_LAB_TEST_TIMEOUT", "300"))
     old = _alarm(seconds)
     try:
         yield
