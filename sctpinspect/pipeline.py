@@ -50,7 +50,7 @@ def compile_display_filter(text: str | None) -> Callable[[Packet], bool] | None:
     try:
         return compile_filter(text)
     except FilterError as e:
-        raise UserError(f"display filter {text!r}: {e}") from None
+        raise UserError(f"display filter: {e}") from None   # the message quotes the filter
 
 
 class Pipeline:

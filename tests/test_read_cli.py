@@ -352,3 +352,23 @@ def test_icmp_error_quoting_sctp_gets_a_line(tmp_path):
     assert "ICMP error from 10.0.0.9 quoting SCTP 10.0.0.1:2905 -> 10.0.0.2:2906 vtag=0x00001234" in lines[1]
     assert "ICMPv6 error from [2001:db8::9] quoting SCTP [2001:db8::1]:1 -> [2001:db8::2]:2 vtag=0x00000007" in lines[2]
     assert err.strip().splitlines()[-1] == "2 frames, 0 SCTP, 2 ICMP quoting SCTP"
+
+
+@pytest.mark.parametrize("flt", ["sctp.chunk_type == 1", "sctp.data_sid == 0 && sctp.data_ssn > 2",
+                                 "sctp.chunk_type == 3 || sctp.chunk_type == 4"])
+def test_display_filter_selects_what_tshark_selects(flt, tshark):
+    path = PUBLIC / "pkts" / "sctp-www.cap"
+    ts = subprocess.run([tshark, "-r", str(path), "-Y", flt, "-T", "fields", "-e", "frame.number"],
+                        capture_output=True, text=True).stdout.split()
+    assert ts, "the filter should match something"
+    rc, out, _ = run("-Y", flt, str(path))
+    assert [line.split()[0] for line in out.splitlines()] == ts
+    rc, out, _ = run("-Y", flt, "-T", "fields", "-e", "frame.number", str(path))
+    assert out.split() == ts
+
+
+def test_bad_display_filter_is_one_line():
+    rc, out, err = run("-Y", "sctp.chunk_type ==", str(TEST_CAP))
+    assert rc == 2 and out == ""
+    # one sentence, then (from the filter compiler) the filter with a caret under the error
+    assert err.startswith("sctpinspect: display filter: ") and "Traceback" not in err
