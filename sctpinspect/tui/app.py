@@ -31,7 +31,7 @@ HELP_TEXT = """\
 [b]sctpinspect — keys[/b]
 
 [b]Everywhere[/b]
-  1..6        Packets, Associations, Streams, Flow, TSN graph, Diagnostics
+  1..7        Packets, Associations, Streams, Flow, TSN graph, Diagnostics, Send
   /           edit the display filter (Enter applies, Esc leaves, Up/Down history)
   Ctrl+L      clear the filter
   Ctrl+S      save the capture (or the filtered packets) as pcapng
@@ -50,6 +50,7 @@ HELP_TEXT = """\
 [b]Streams[/b]        Enter on a message: payload preview, hex and dissector tree
 [b]Flow[/b]           Enter on an arrow: select its packet in the list
 [b]TSN graph[/b]      TSN of DATA (o) and SACK cumulative TSN ack (-) over time, per direction
+[b]Send[/b]           kernel SCTP: F5 connect/listen, F6 send, F7 shut down, F8 abort, F9 stop
 
 Colours: [green3]handshake[/] [white]data[/] [cyan]SACK[/] [magenta]shutdown[/] \
 [red1]abort/error[/] [grey70]heartbeat[/] [yellow]other control[/] [grey50]not SCTP[/]
@@ -124,6 +125,7 @@ class SctpCommands(Provider):
     COMMANDS = [("Packets view", "tab('packets')"), ("Associations view", "tab('assocs')"),
                 ("Streams view", "tab('streams')"), ("Flow view", "tab('flow')"),
                 ("TSN graph", "tab('tsn')"), ("Diagnostics view", "tab('diag')"),
+                ("Send panel (kernel SCTP)", "tab('send')"),
                 ("Edit display filter", "focus_filter"), ("Clear display filter", "clear_filter"),
                 ("Save as pcapng", "save"), ("Toggle field names", "toggle_names"),
                 ("Pause/resume live view", "pause"), ("Help", "help")]
@@ -231,6 +233,7 @@ class SctpInspectApp(App):
         Binding("4", "tab('flow')", "Flow", show=False),
         Binding("5", "tab('tsn')", "TSN", show=False),
         Binding("6", "tab('diag')", "Diag", show=False),
+        Binding("7", "tab('send')", "Send", show=False),
     ]
 
     def __init__(self, path: str | None = None, *, live_source=None, live_path: str | None = None,
@@ -294,7 +297,9 @@ class SctpInspectApp(App):
             with TabPane("6 Diagnostics", id="diag"):
                 with VerticalScroll():
                     yield Static("", id="diag-text")
-            # issue 7 (send panel on sctpinspect.sock) adds a "7 Send" TabPane here.
+            with TabPane("7 Send", id="send"):   # issue 7: kernel SCTP send panel
+                from .send_panel import SendPanel
+                yield SendPanel(id="send-panel")
         yield Static("", id="status")
         yield Footer()
 
@@ -557,6 +562,8 @@ class SctpInspectApp(App):
             self.refresh_diag()
         elif active == "packets":
             self.query_one(PacketList).focus()
+        elif active == "send":
+            self.query_one("#send-peer").focus()
 
     # ------------------------------------------------------------------ associations
     def refresh_assocs(self) -> None:
