@@ -80,11 +80,14 @@ class Field:
     def walk(self) -> Iterator["Field"]:
         """This field and all its descendants, depth first, in tree order."""
         stack = [self]
+        pop = stack.pop
+        push = stack.extend
         while stack:
-            f = stack.pop()
+            f = pop()
             yield f
-            if f.children:
-                stack.extend(reversed(f.children))
+            c = f.children      # one read: it may be a LazyField property
+            if c:
+                push(c[::-1])
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         n = len(self.children) if self.children else 0
@@ -102,20 +105,26 @@ _set_show = _SHOW.__set__
 
 
 class LazyField(Field):
-    """A Field whose ``children`` (and ``show`` text) are built on first access.
+    """A Field whose ``children`` (and ``show`` text) are made on first access.
 
     Why: a frame decodes into ~60 Field objects, but a summary line or a
     ``-T fields`` line with sctp fields reads only a few of them; building the
     frame/eth/ip/udp/sctp-header subtrees only when something reads them makes
     decoding several times cheaper.  To every reader a LazyField is a Field:
-    ``children``/``show`` are properties that run the builder once, then read
-    the base class slots.
+    ``children``/``show`` are properties that build once, then read the base
+    class slots.
 
-    ``_build`` is None once built, else a tuple whose first item is
-    ``fn(field, build_tuple)``; ``fn`` fills the raw slots through
-    :data:`_set_children`/:data:`_set_show`.  A builder may find the children
-    slot already holding a list (fields decoded eagerly after its own, e.g. the
-    chunks of the sctp layer): it must keep them after the fields it adds.
+    ``_build`` is None once built, else a tuple ``(show_fn, children_fn,
+    *args)``: ``children_fn(field, build)`` fills the raw children slot through
+    :data:`_set_children` (it may find the slot already holding a list of
+    fields decoded eagerly after its own, e.g. the chunks of the sctp layer,
+    and must keep them after the fields it adds).
+
+    Deferred show text: when the raw show slot holds a tuple ``t``, the text is
+    ``t[0](field, t)``, made on first read.  A layer passes its build tuple as
+    both (so ``show_fn`` is ``build[0]``); a chunk's decode function may set
+    ``chunk.show = (fn, values...)`` instead of formatting a string nobody
+    reads.  A None ``show_fn`` means the children builder sets the show text.
     """
 
     __slots__ = ("_build",)
@@ -126,16 +135,16 @@ class LazyField(Field):
         self.value = value
         self.offset = offset
         self.length = length
-        _set_show(self, None)
+        _set_show(self, build if build[0] is not None else None)
         _set_children(self, children)
         self._build = build
 
     def materialize(self) -> None:
-        """Build the subtree now (no-op when built)."""
+        """Build the children now (no-op when built)."""
         b = self._build
         if b is not None:
             self._build = None
-            b[0](self, b)
+            b[1](self, b)
 
     @property
     def children(self):
@@ -151,9 +160,14 @@ class LazyField(Field):
 
     @property
     def show(self):
-        if self._build is not None:
+        v = _get_show(self)
+        if v is None and self._build is not None:
             self.materialize()
-        return _get_show(self)
+            v = _get_show(self)
+        if v.__class__ is tuple:
+            v = v[0](self, v)
+            _set_show(self, v)
+        return v
 
     @show.setter
     def show(self, value):
@@ -171,7 +185,8 @@ class Chunk(LazyField):
     The dissector may leave a well-formed common chunk (DATA, SACK, ...) unbuilt
     (``_build`` set): its children and show text are made on first access, and
     ``_quick`` then holds ``(names, values)`` -- ``names`` maps a field name to
-    its index in ``values`` -- so that :meth:`get` of the key values (TSN, SID,
+    its index in ``values``, or to -1 for a name the chunk has no child of --
+    so that :meth:`get` of the key values (TSN, SID,
     cumulative TSN ack...) answers without building the subtree.
     """
 
@@ -196,8 +211,8 @@ class Chunk(LazyField):
         if self._build is not None:
             names, values = self._quick
             i = names.get(name)
-            if i is not None:
-                return values[i]
+            if i is not None:           # -1: the chunk has no such child
+                return values[i] if i >= 0 else default
         for c in self.children or ():
             if c.name == name:
                 return c.value
@@ -331,8 +346,16 @@ class Packet:
 
     def walk(self) -> Iterator[Field]:
         """Every field of every layer, depth first, in tree (= tshark) order."""
-        for layer in self.layers:
-            yield from layer.walk()
+        # One generator for the whole frame (not one per layer): walks are hot.
+        stack = self.layers[::-1]
+        pop = stack.pop
+        push = stack.extend
+        while stack:
+            f = pop()
+            yield f
+            c = f.children
+            if c:
+                push(c[::-1])
 
     def values(self, name: str) -> list:
         """All values of the field ``name`` in the frame, in tree order."""

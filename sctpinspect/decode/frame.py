@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..model import (NOTE, Field, LazyField, Packet, Record, _get_children, _set_children,
-                     _set_show)
+from ..model import NOTE, Field, LazyField, Packet, Record, _get_children, _set_children
 from ..registry import (BASE_DEC, FT_FRAMENUM, FT_PROTOCOL, FT_RELATIVE_TIME, FT_STRING,
                         FT_UINT32, register_table)
 from .link import LINKTYPES
@@ -63,9 +62,15 @@ class SecondsField(Field):
         _set_value(self, v)
 
 
+def _frame_show(layer, b):
+    record = b[2]
+    return (f"Frame {record.number}: {record.wirelen} bytes on wire, "
+            f"{len(record.data)} bytes captured")
+
+
 def _build_frame(layer, b):
-    """Children and show text of the ``frame`` layer (LazyField builder)."""
-    record, first_ns = b[1], b[2]
+    """Children of the ``frame`` layer (LazyField builder)."""
+    record, first_ns = b[2], b[3]
     ns = record.ts_ns
     kids = []
     if record.interface is not None:
@@ -86,8 +91,6 @@ def _build_frame(layer, b):
     if old:                     # fields appended before the build stay last
         kids += old
     _set_children(layer, kids)
-    _set_show(layer, f"Frame {record.number}: {record.wirelen} bytes on wire, "
-                     f"{caplen} bytes captured")
 
 
 class FrameDecoder:
@@ -107,7 +110,7 @@ class FrameDecoder:
         caplen = len(data)
         layers = pkt.layers
         # The frame layer's fields are built only if something reads them.
-        layers.append(LazyField("frame", None, 0, caplen, (_build_frame, record, first)))
+        layers.append(LazyField("frame", None, 0, caplen, (_frame_show, _build_frame, record, first)))
         fn = LINKTYPES.get(record.linktype)
         if fn is None:
             pkt.note(NOTE, "undecoded", f"link type {record.linktype} is not decoded", 0, caplen,

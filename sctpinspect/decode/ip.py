@@ -14,8 +14,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from ..model import (ERROR, NOTE, WARN, Field, LazyField, _get_children, _set_children,
-                     _set_show)
+from ..model import ERROR, NOTE, WARN, Field, LazyField, _get_children, _set_children
 from ..registry import (BASE_DEC, BASE_HEX, BASE_HEX_DEC, BASE_NONE, FT_BOOLEAN, FT_BYTES,
                         FT_FRAMENUM, FT_IPv4, FT_IPv6, FT_NONE, FT_PROTOCOL, FT_UINT8,
                         FT_UINT16, FT_UINT24, FT_UINT32, register_table)
@@ -156,9 +155,13 @@ def _tail(layer):
     return kids
 
 
+def _ipv4_show(layer, b):
+    return f"Internet Protocol Version 4, Src: {b[4]}, Dst: {b[5]}"
+
+
 def _build_ipv4(layer, b):
-    """Header fields and show text of an ``ip`` layer (LazyField builder)."""
-    buf, off, src, dst = b[1], b[2], b[3], b[4]
+    """Header fields of an ``ip`` layer (LazyField builder)."""
+    buf, off, src, dst = b[2], b[3], b[4], b[5]
     vhl, tos, tlen, ident, frag, ttl, proto, csum = _ipv4_hdr(buf, off)
     kids = [
         Field("ip.version", vhl >> 4, off, 1),
@@ -184,7 +187,6 @@ def _build_ipv4(layer, b):
     if old:
         kids += old
     _set_children(layer, kids)
-    _set_show(layer, f"Internet Protocol Version 4, Src: {src}, Dst: {dst}")
 
 
 # Address texts: captures repeat a few addresses millions of times, and
@@ -221,7 +223,7 @@ def decode_ipv4(dec, pkt, buf, off, end, parent, quoted=False):
     dst = _addr4(buf[off + 16:off + 20])
     fo = frag & 0x1FFF
     # The header fields are built only if something reads them (LazyField).
-    layer = LazyField("ip", None, off, max(20, min(hl, end - off)), (_build_ipv4, buf, off, src, dst))
+    layer = LazyField("ip", None, off, max(20, min(hl, end - off)), (_ipv4_show, _build_ipv4, buf, off, src, dst))
     parent.append(layer)
     if vhl >> 4 != 4:
         pkt.note(ERROR, "malformed", f"bogus IP version {vhl >> 4} in an IPv4 header", off, 1,
@@ -330,9 +332,13 @@ _EXT_NAMES = {0: ("ipv6.hopopts", "IPv6 Hop-by-Hop Option"),
               43: ("ipv6.routing", "Routing Header for IPv6")}
 
 
+def _ipv6_show(layer, b):
+    return f"Internet Protocol Version 6, Src: {b[4]}, Dst: {b[5]}"
+
+
 def _build_ipv6(layer, b):
-    """Header fields and show text of an ``ipv6`` layer (LazyField builder)."""
-    buf, off, src, dst = b[1], b[2], b[3], b[4]
+    """Header fields of an ``ipv6`` layer (LazyField builder)."""
+    buf, off, src, dst = b[2], b[3], b[4], b[5]
     vtf, plen, nxt, hlim = _ipv6_hdr(buf, off)
     kids = [
         Field("ipv6.version", vtf >> 28, off, 1),
@@ -351,7 +357,6 @@ def _build_ipv6(layer, b):
     if old:
         kids += old
     _set_children(layer, kids)
-    _set_show(layer, f"Internet Protocol Version 6, Src: {src}, Dst: {dst}")
 
 
 def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
@@ -361,7 +366,7 @@ def decode_ipv6(dec, pkt, buf, off, end, parent, quoted=False):
     src = _addr6(buf[off + 8:off + 24])
     dst = _addr6(buf[off + 24:off + 40])
     # Header fields built only if read; extension headers go to the tail list.
-    layer = LazyField("ipv6", None, off, 40, (_build_ipv6, buf, off, src, dst))
+    layer = LazyField("ipv6", None, off, 40, (_ipv6_show, _build_ipv6, buf, off, src, dst))
     parent.append(layer)
     if vtf >> 28 != 6:
         pkt.note(ERROR, "malformed", f"bogus IP version {vtf >> 28} in an IPv6 header", off, 1,
@@ -446,9 +451,14 @@ def _transport(dec, pkt, buf, off, end, parent, proto, quoted):
         fn(dec, pkt, buf, off, end, parent, quoted)
 
 
+def _udp_show(layer, b):
+    sport, dport = _udp_hdr(b[2], b[3])[:2]
+    return f"User Datagram Protocol, Src Port: {sport}, Dst Port: {dport}"
+
+
 def _build_udp(layer, b):
-    """Fields and show text of a ``udp`` layer (LazyField builder)."""
-    buf, off = b[1], b[2]
+    """Fields of a ``udp`` layer (LazyField builder)."""
+    buf, off = b[2], b[3]
     sport, dport, ulen, csum = _udp_hdr(buf, off)
     _set_children(layer, [
         Field("udp.srcport", sport, off, 2),
@@ -458,14 +468,13 @@ def _build_udp(layer, b):
         Field("udp.length", ulen, off + 4, 2),
         Field("udp.checksum", csum, off + 6, 2),
         Field("udp.checksum.status", 2, off + 6, 0)])
-    _set_show(layer, f"User Datagram Protocol, Src Port: {sport}, Dst Port: {dport}")
 
 
 def decode_udp(dec, pkt, buf, off, end, parent, quoted=False):
     if end - off < 8:
         return _stop(pkt, parent, "udp", "UDP", off, end, 8, "RFC 768")
     sport, dport, ulen, csum = _udp_hdr(buf, off)
-    parent.append(LazyField("udp", None, off, 8, (_build_udp, buf, off)))
+    parent.append(LazyField("udp", None, off, 8, (_udp_show, _build_udp, buf, off)))
     uend = end
     if ulen < 8:
         if not quoted:

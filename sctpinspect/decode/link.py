@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from ..model import WARN, Field, LazyField, _set_children, _set_show
+from ..model import WARN, Field, LazyField, _set_children
 from ..registry import (BASE_DEC, BASE_HEX, BASE_NONE, FT_BOOLEAN, FT_BYTES, FT_ETHER,
                         FT_PROTOCOL, FT_UINT16, FT_UINT32, register_table)
 from . import ip as _ip
@@ -83,16 +83,20 @@ def dispatch_ethertype(dec, pkt, buf, off, end, etype, parent):
         fn(dec, pkt, buf, off, end, parent)
 
 
+def _eth_show(layer, b):
+    buf, off = b[2], b[3]
+    return f"Ethernet II, Src: {_mac(buf[off + 6:off + 12])}, Dst: {_mac(buf[off:off + 6])}"
+
+
 def _build_eth(layer, b):
-    """Children and show text of an Ethernet II layer (LazyField builder)."""
-    buf, off, etype = b[1], b[2], b[3]
+    """Children of an Ethernet II layer (LazyField builder)."""
+    buf, off, etype = b[2], b[3], b[4]
     dst = _mac(buf[off:off + 6])
     src = _mac(buf[off + 6:off + 12])
     _set_children(layer, [
         Field("eth.dst", dst, off, 6, None, [Field("eth.addr", dst, off, 6)]),
         Field("eth.src", src, off + 6, 6, None, [Field("eth.addr", src, off + 6, 6)]),
         Field("eth.type", etype, off + 12, 2)])
-    _set_show(layer, f"Ethernet II, Src: {src}, Dst: {dst}")
 
 
 def decode_ethernet(dec, pkt, buf, off, end, parent):
@@ -109,7 +113,7 @@ def decode_ethernet(dec, pkt, buf, off, end, parent):
         parent.append(layer)
         return
     # Fields (and the MAC address texts) are made only if something reads them.
-    parent.append(LazyField("eth", None, off, 14, (_build_eth, buf, off, etype)))
+    parent.append(LazyField("eth", None, off, 14, (_eth_show, _build_eth, buf, off, etype)))
     fn = ETHERTYPE_DECODERS.get(etype)
     if fn is not None:
         fn(dec, pkt, buf, off + 14, end, parent)

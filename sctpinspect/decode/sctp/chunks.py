@@ -11,10 +11,10 @@ import struct
 
 from . import causes as _causes
 from . import params as _params
-from ._base import (CHAT, ERROR, NOTE, WARN, ChunkType, Field, CHUNK_HDR, U16,
+from ._base import (CHAT, ERROR, NOTE, WARN, ChunkType, Field, CHUNK_HDR, SilentCtx, U16,
                     U32, U32x2, plural)
 from .names import CAUSE_NAMES, CHUNK_ACTIONS, CHUNK_NAMES, HMAC_IDS, PPIDS
-from ...model import Chunk  # noqa: F811
+from ...model import Chunk, _get_children, _get_show, _set_children, _set_show  # noqa: F811
 
 _DATA = struct.Struct("!IHHI")
 _IDATA = struct.Struct("!IHHII")
@@ -47,18 +47,41 @@ def decode_data(c, ch, off, end):
     elif not c.quiet:
         c.note(ERROR, "Protocol", "DATA chunk without user data (the receiver answers with ABORT, No User Data)",
                ch.offset, 4, "RFC 9260 6.2", "sctpinspect.data_no_user_data")
+    # Deferred show text (see LazyField): formatted only if a tree shows it.
+    ch.show = (_show_data, tsn, sid, ssn, ppid, n)
+
+
+def _show_data(ch, t):
     f = ch.flags
-    ch.show = "DATA chunk (%s, %s segment, TSN: %d, SID: %d, SSN: %d, PPID: %d, payload length: %s)" % (
-        "unordered" if f & 4 else "ordered", _SEGMENT[f & 3], tsn, sid, ssn, ppid, plural(n))
+    return "DATA chunk (%s, %s segment, TSN: %d, SID: %d, SSN: %d, PPID: %d, payload length: %s)" % (
+        "unordered" if f & 4 else "ordered", _SEGMENT[f & 3], t[1], t[2], t[3], t[4], plural(t[5]))
+
+
+_DATA_QUICK = {"sctp.data_tsn_raw": 0, "sctp.data_sid": 1, "sctp.data_ssn": 2,
+               "sctp.data_payload_proto_id": 3}
+
+
+def fast_data(c, ch, off, end):
+    """DATA with user data: decode_data adds no note (see ChunkType.fast)."""
+    if end - off <= 12:
+        return None
+    return _DATA_QUICK, _DATA.unpack_from(c.buf, off)
 
 
 def summary_data(ch):
     f = ch.flags
-    ppid = ch.get("sctp.data_payload_proto_id")
-    flags = ("U" if f & 4 else "") + ("B" if f & 2 else "") + ("E" if f & 1 else "") + ("I" if f & 8 else "")
+    q = ch._quick
+    if q is not None:           # lazy chunk: the values without four get() calls
+        tsn, sid, ssn, ppid = q[1]
+    else:
+        tsn, sid, ssn = ch.get("sctp.data_tsn_raw"), ch.get("sctp.data_sid"), ch.get("sctp.data_ssn")
+        ppid = ch.get("sctp.data_payload_proto_id")
+    if f & 15 == 3:
+        flags = ""
+    else:
+        flags = " " + ("U" if f & 4 else "") + ("B" if f & 2 else "") + ("E" if f & 1 else "") + ("I" if f & 8 else "")
     return "DATA(tsn=%s sid=%s ssn=%s ppid=%s len=%d%s)" % (
-        ch.get("sctp.data_tsn_raw"), ch.get("sctp.data_sid"), ch.get("sctp.data_ssn"),
-        _ppid(ppid), max(ch.clen - 16, 0), " " + flags if flags != "BE" else "")
+        tsn, sid, ssn, _ppid(ppid), max(ch.clen - 16, 0), flags)
 
 
 def _ppid(p):
@@ -89,6 +112,20 @@ def decode_idata(c, ch, off, end):
     ch.show = "I_DATA chunk (%s, %s segment, TSN: %d, SID: %d, MID: %d, %spayload length: %s)" % (
         "unordered" if f & 4 else "ordered", _SEGMENT[f & 3], tsn, sid, mid,
         "" if first else "FSN: %d, " % x, plural(n))
+
+
+_IDATA_QUICK_B = {"sctp.data_tsn_raw": 0, "sctp.data_sid": 1, "sctp.data_reserved": 2,
+                  "sctp.data_mid": 3, "sctp.data_payload_proto_id": 4,   # first fragment: PPID
+                  "sctp.data_fsn": -1}
+_IDATA_QUICK = {"sctp.data_tsn_raw": 0, "sctp.data_sid": 1, "sctp.data_reserved": 2,
+                "sctp.data_mid": 3, "sctp.data_fsn": 4, "sctp.data_payload_proto_id": -1}
+
+
+def fast_idata(c, ch, off, end):
+    """I-DATA with user data: decode_idata adds no note."""
+    if end - off <= 16:
+        return None
+    return (_IDATA_QUICK_B if ch.flags & 2 else _IDATA_QUICK), _IDATA.unpack_from(c.buf, off)
 
 
 def summary_idata(ch):
@@ -234,13 +271,32 @@ def decode_sack(c, ch, off, end):
     if ok and o < end and not c.quiet:
         c.note(WARN, "Malformed", "SACK chunk has %s after its gap blocks and duplicate TSNs" % plural(end - o),
                o, end - o, "RFC 9260 3.3.4", _BAD)
-    ch.show = "SACK chunk (Cumulative TSN: %d, a_rwnd: %d, gaps: %d, duplicate TSNs: %d)" % (cum, rwnd, ngaps, ndups)
+    ch.show = (_show_sack, cum, rwnd, ngaps, ndups)
+
+
+def _show_sack(ch, t):
+    return "SACK chunk (Cumulative TSN: %d, a_rwnd: %d, gaps: %d, duplicate TSNs: %d)" % t[1:]
+
+
+_SACK_QUICK = {"sctp.sack_cumulative_tsn_ack_raw": 0, "sctp.sack_a_rwnd": 1,
+               "sctp.sack_number_of_gap_blocks": 2, "sctp.sack_number_of_duplicated_tsns": 3}
+
+
+def fast_sack(c, ch, off, end):
+    """A SACK without gap blocks and duplicate TSNs, exactly 16 bytes, with a
+    non-zero a_rwnd: decode_sack adds no note."""
+    v = _SACK.unpack_from(c.buf, off)
+    if v[2] or v[3] or v[1] == 0 or end - off != 12:
+        return None
+    return _SACK_QUICK, v
 
 
 def summary_sack(ch):
+    # A lazy (unbuilt) SACK has no gap blocks, see fast_sack: no need to build it.
     return "SACK(cum=%s a_rwnd=%s gaps=%s dups=%s)" % (
         ch.get("sctp.sack_cumulative_tsn_ack_raw"), ch.get("sctp.sack_a_rwnd"),
-        _gap_text(ch, "sctp.sack_gap_block") or ch.get("sctp.sack_number_of_gap_blocks"),
+        (ch._build is None and _gap_text(ch, "sctp.sack_gap_block"))
+        or ch.get("sctp.sack_number_of_gap_blocks"),
         ch.get("sctp.sack_number_of_duplicated_tsns"))
 
 
@@ -525,10 +581,11 @@ _DATA_FLAGS = (("sctp.data_i_bit", 8, True), ("sctp.data_u_bit", 4, True),
                ("sctp.data_b_bit", 2, True), ("sctp.data_e_bit", 1, True))
 
 CHUNK_TYPES = {
-    0: ChunkType("DATA", decode_data, summary_data, 16, "RFC 9260 3.3.1", _DATA_FLAGS),
+    0: ChunkType("DATA", decode_data, summary_data, 16, "RFC 9260 3.3.1", _DATA_FLAGS, fast=fast_data),
     1: ChunkType("INIT", decode_init, summary_init, 20, "RFC 9260 3.3.2", (), True),
     2: ChunkType("INIT_ACK", decode_init_ack, summary_init_ack, 20, "RFC 9260 3.3.3", (), True),
-    3: ChunkType("SACK", decode_sack, summary_sack, 16, "RFC 9260 3.3.4", (("sctp.sack_nounce_sum", 1, False),)),
+    3: ChunkType("SACK", decode_sack, summary_sack, 16, "RFC 9260 3.3.4", (("sctp.sack_nounce_sum", 1, False),),
+                 fast=fast_sack),
     4: ChunkType("HEARTBEAT", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.5"),
     5: ChunkType("HEARTBEAT_ACK", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.6"),
     6: ChunkType("ABORT", decode_abort, summary_abort, 4, "RFC 9260 3.3.7", (("sctp.abort_t_bit", 1, True),)),
@@ -544,7 +601,7 @@ CHUNK_TYPES = {
     15: ChunkType("AUTH", decode_auth, summary_auth, 8, "RFC 4895 4.2"),
     16: ChunkType("NR_SACK", decode_nr_sack, summary_nr_sack, 20, "draft-tuexen-tsvwg-sctp-multipath 4.1",
                   (("sctp.nr_sack_nounce_sum", 1, False),)),
-    64: ChunkType("I_DATA", decode_idata, summary_idata, 20, "RFC 8260 2.1", _DATA_FLAGS),
+    64: ChunkType("I_DATA", decode_idata, summary_idata, 20, "RFC 8260 2.1", _DATA_FLAGS, fast=fast_idata),
     0x80: ChunkType("ASCONF_ACK", decode_asconf_ack, summary_asconf_ack, 8, "RFC 5061 3.1.2"),
     0x81: ChunkType("PKTDROP", decode_pktdrop, summary_pktdrop, 16, "draft-stewart-sctp-pktdrprep 3.1",
                     (("sctp.pckdrop_m_bit", 1, True), ("sctp.pckdrop_b_bit", 2, True),
@@ -567,6 +624,40 @@ def chunk_summary(chunk) -> str:
         return "%s(malformed)" % spec.name
 
 
+def _header_fields(ctype, flags, clen, off, spec):
+    """The chunk header subtree: type (+ its two action bits), flags (+ the
+    type's flag bits), length."""
+    ff = Field("sctp.chunk_flags", flags, off + 1, 1)
+    if spec is not None and spec.flag_fields:
+        ff.children = [Field(n, (flags & m != 0) if b else flags & m, off + 1, 1)
+                       for n, m, b in spec.flag_fields]
+    return [
+        Field("sctp.chunk_type", ctype, off, 1, None, [
+            Field("sctp.chunk_bit_1", ctype >= 0x80, off, 1),
+            Field("sctp.chunk_bit_2", (ctype & 0x40) != 0, off, 1)]),
+        ff,
+        Field("sctp.chunk_length", clen, off + 2, 2)]
+
+
+def _build_chunk(ch, b):
+    """LazyField builder of a chunk: what the eager path of dissect_chunks makes
+    for a well-formed chunk (header fields, decoded value, padding)."""
+    buf, opts, truncated, spec, off, cend, pad_end = b[2:]
+    ch._quick = None
+    kids = _header_fields(ch.type, ch.flags, ch.clen, off, spec)
+    _set_children(ch, kids)
+    p0 = cend
+    try:
+        used = spec.decode(SilentCtx(None, buf, opts, False, 0, truncated), ch, off + 4, cend)
+        if used is not None and used > p0:
+            p0 = used
+    except Exception:  # cannot happen for what ``fast`` accepted; never raise anyway
+        if _get_show(ch) is None:
+            _set_show(ch, "%s chunk" % spec.name)
+    if pad_end > p0:
+        kids.append(Field("sctp.chunk_padding", buf[p0:pad_end], p0, pad_end - p0))
+
+
 def dissect_chunks(c, parent, off, end, out, nested=False):
     """Decode the chunks in ``buf[off:end]`` as Chunk children of ``parent``;
     append each to ``out`` (the packet's chunk list) when not None.
@@ -575,10 +666,13 @@ def dissect_chunks(c, parent, off, end, out, nested=False):
     purpose): no bundling rules, no notes about its length.  Never raises.
     """
     buf = c.buf
-    kids = parent.children
+    # The raw slot: a lazy sctp layer keeps its header fields unbuilt, and the
+    # chunks go after them when they are built.
+    kids = _get_children(parent)
     if kids is None:
         kids = parent.children = []
     quiet = c.quiet or nested
+    outer = out is not None and not quiet and c.depth == 0
     first = True
     stopped_by = None
     count = 0
@@ -592,17 +686,43 @@ def dissect_chunks(c, parent, off, end, out, nested=False):
             break
         ctype, flags, clen = CHUNK_HDR.unpack_from(buf, off)
         spec = CHUNK_TYPES.get(ctype)
+        if (outer and stopped_by is None and spec is not None and spec.fast is not None
+                and spec.min_len <= clen <= rem):
+            # Hot path: a common chunk, whole in the capture.  Same checks as
+            # below, in the same order, for a chunk that ``fast`` finds clean.
+            cend = off + clen
+            pad = (-clen) & 3
+            pad_end = cend + pad
+            if pad_end > end:
+                pad_end = end
+            ch = Chunk(ctype, flags, clen, off, pad_end - off)
+            q = spec.fast(c, ch, off + 4, cend)
+            if q is not None:
+                ch._quick = q
+                ch._build = (None, _build_chunk, buf, c.opts, c.truncated, spec, off, cend, pad_end)
+                kids.append(ch)
+                out.append(ch)
+                count += 1
+                if pad_end > cend and buf[cend:pad_end].count(0) != pad_end - cend:
+                    c.note(WARN, "Malformed", "Chunk padding is not all zero bytes", cend, pad_end - cend,
+                           "RFC 9260 3.2", "sctpinspect.chunk_padding_nonzero")
+                if cend + pad > end and not c.truncated:
+                    c.note(WARN, "Malformed", "Chunk padding missing at the end of the packet (%s expected)"
+                           % plural(pad), cend, 0, "RFC 9260 3.2", "sctpinspect.chunk_padding_missing")
+                if not first:
+                    if spec.alone:
+                        c.note(ERROR, "Protocol", "%s chunk bundled with other chunks (it MUST be the only "
+                               "chunk in its packet)" % spec.name, off, 1, "RFC 9260 6.10", "sctpinspect.bundling")
+                    elif out[0].type in (1, 2, 14) and len(out) == 2:
+                        c.note(ERROR, "Protocol", "%s chunk bundled with other chunks (it MUST be the only "
+                               "chunk in its packet)" % CHUNK_NAMES[out[0].type], out[0].offset, 1,
+                               "RFC 9260 6.10", "sctpinspect.bundling")
+                first = False
+                off = pad_end
+                continue
+        # General path: every other chunk gets its fields now.
         ch = Chunk(ctype, flags, clen, off, clen)
-        ff = Field("sctp.chunk_flags", flags, off + 1, 1)
-        if spec is not None and spec.flag_fields:
-            ff.children = [Field(n, (flags & m != 0) if b else flags & m, off + 1, 1)
-                           for n, m, b in spec.flag_fields]
-        ch.children = [
-            Field("sctp.chunk_type", ctype, off, 1, None, [
-                Field("sctp.chunk_bit_1", ctype >= 0x80, off, 1),
-                Field("sctp.chunk_bit_2", (ctype & 0x40) != 0, off, 1)]),
-            ff,
-            Field("sctp.chunk_length", clen, off + 2, 2)]
+        _set_children(ch, _header_fields(ctype, flags, clen, off, spec))
         kids.append(ch)
         if out is not None:
             out.append(ch)

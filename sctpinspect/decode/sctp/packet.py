@@ -8,8 +8,9 @@ import zlib
 
 import crc32c as _crc32c
 
-from ._base import CHAT, ERROR, NOTE, Ctx, Field, COMMON, U16, U32, plural
+from ._base import CHAT, ERROR, NOTE, Ctx, Field, COMMON, U16, U16x2, U32, plural
 from .chunks import dissect_chunks
+from ...model import LazyField, _get_children, _set_children
 
 _crc = _crc32c.crc32c
 _adler = zlib.adler32
@@ -56,15 +57,56 @@ def _checksum(c, buf, offset, end, stored):
     return "bad", expected
 
 
+def _build_header(layer, b):
+    """Common-header fields and show text of an ``sctp`` layer (also the
+    LazyField builder of the outer one); fields already in the children slot
+    (the chunks) stay after them."""
+    buf, offset, status, expected, quoted = b[2:]
+    sport, dport, vtag, csum = COMMON.unpack_from(buf, offset)
+    if status == "good":
+        cshow = "Checksum (CRC32C): 0x%08x [correct]" % csum
+        sval = 1
+    elif status == "bad":
+        cshow = "Checksum (CRC32C): 0x%08x [incorrect, should be 0x%08x]" % (csum, expected)
+        sval = 0
+    elif status == "adler32":
+        cshow = "Checksum (Adler32): 0x%08x [correct]" % csum
+        sval = 1
+    elif status == "zero":
+        cshow = "Checksum: 0x00000000 [unverified: zero, checksum offload or RFC 9653 zero checksum]"
+        sval = 2
+    else:
+        cshow = "Checksum: 0x%08x [unverified]" % csum
+        sval = 2
+    kids = [Field("sctp.srcport", sport, offset, 2),
+            Field("sctp.dstport", dport, offset + 2, 2),
+            Field("sctp.verification_tag", vtag, offset + 4, 4),
+            Field("sctp.port", sport, offset, 2),
+            Field("sctp.port", dport, offset + 2, 2),
+            Field("sctp.checksum", csum, offset + 8, 4, cshow),
+            Field("sctp.checksum.status", sval, offset + 8, 0)]
+    old = _get_children(layer)
+    if old:
+        kids += old
+    _set_children(layer, kids)
+
+
+def _sctp_show(layer, b):
+    sport, dport = U16x2.unpack_from(b[2], b[3])
+    if b[6]:
+        return "Stream Control Transmission Protocol (quoted), Src Port: %d, Dst Port: %d" % (sport, dport)
+    return "Stream Control Transmission Protocol, Src Port: %d, Dst Port: %d" % (sport, dport)
+
+
 def _dissect(c, offset, end, parent, quoted=False, embedded=False):
     buf = c.buf
     pkt = c.pkt
     outer = not quoted and not embedded
     n = end - offset
-    layer = Field("sctp", None, offset, n, None, [])
-    parent.append(layer)
-    kids = layer.children
     if n < 12:
+        layer = Field("sctp", None, offset, n, None, [])
+        parent.append(layer)
+        kids = layer.children
         # Short common header: decode what is there.
         sport = dport = vtag = None
         if n >= 2:
@@ -99,42 +141,30 @@ def _dissect(c, offset, end, parent, quoted=False, embedded=False):
             pkt.checksum_status = "unverified"
         return layer
     sport, dport, vtag, csum = COMMON.unpack_from(buf, offset)
-    kids.append(Field("sctp.srcport", sport, offset, 2))
-    kids.append(Field("sctp.dstport", dport, offset + 2, 2))
-    kids.append(Field("sctp.verification_tag", vtag, offset + 4, 4))
-    kids.append(Field("sctp.port", sport, offset, 2))
-    kids.append(Field("sctp.port", dport, offset + 2, 2))
     if quoted:
         status, expected = "unverified", None
     else:
         status, expected = _checksum(c, buf, offset, end, csum)
-    if status == "good":
-        cshow = "Checksum (CRC32C): 0x%08x [correct]" % csum
-        sval = 1
-    elif status == "bad":
-        cshow = "Checksum (CRC32C): 0x%08x [incorrect, should be 0x%08x]" % (csum, expected)
-        sval = 0
+    if status == "bad":
         c.note(ERROR, "Checksum", "Bad SCTP checksum: 0x%08x, CRC32c should be 0x%08x" % (csum, expected),
                offset + 8, 4, "RFC 9260 6.8", "sctp.checksum_bad.expert")
     elif status == "adler32":
-        cshow = "Checksum (Adler32): 0x%08x [correct]" % csum
-        sval = 1
         c.note(NOTE, "Checksum", "Legacy Adler-32 checksum (RFC 2960); RFC 9260 receivers require CRC32c and "
                "discard this packet", offset + 8, 4, "RFC 9260 6.8", "sctpinspect.checksum_adler32")
     elif status == "zero":
-        cshow = "Checksum: 0x00000000 [unverified: zero, checksum offload or RFC 9653 zero checksum]"
-        sval = 2
         c.note(CHAT, "Checksum", "Zero checksum: not verified (transmit checksum offload, or RFC 9653 "
                "zero checksum)", offset + 8, 4, "RFC 9653", "sctpinspect.checksum_zero")
+    if outer:
+        # The common-header fields and texts are made only if something reads
+        # them: the layer is a LazyField; its children slot holds the chunks.
+        layer = LazyField("sctp", None, offset, n,
+                          (_sctp_show, _build_header, buf, offset, status, expected, quoted), [])
     else:
-        cshow = "Checksum: 0x%08x [unverified]" % csum
-        sval = 2
-    kids.append(Field("sctp.checksum", csum, offset + 8, 4, cshow))
-    kids.append(Field("sctp.checksum.status", sval, offset + 8, 0))
-    if quoted:
-        layer.show = "Stream Control Transmission Protocol (quoted), Src Port: %d, Dst Port: %d" % (sport, dport)
-    else:
-        layer.show = "Stream Control Transmission Protocol, Src Port: %d, Dst Port: %d" % (sport, dport)
+        layer = Field("sctp", None, offset, n, None, [])
+        b = (_sctp_show, _build_header, buf, offset, status, expected, quoted)
+        _build_header(layer, b)
+        layer.show = _sctp_show(layer, b)
+    parent.append(layer)
     chunks = pkt.chunks if outer else ([] if embedded else None)
     if outer:
         pkt.sport = sport
