@@ -81,7 +81,7 @@ def run_one(tool: str, rate: float, seconds: float, tmp: str) -> dict:
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1]
     if tool == "dumpcap":
-        m = re.search(r"Packets received/dropped on interface 'lo': (\d+)/(\d+)", err)
+        m = re.search(r"Packets received/dropped on interface '[^']*': (\d+)/(\d+)", err)
         dropped = int(m.group(2)) if m else -1
     else:
         m = re.search(r"(\d+) packets? captured, (\d+) dropped by kernel", err)
