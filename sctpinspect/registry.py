@@ -69,6 +69,44 @@ class FieldSpec:
 
 FIELDS: dict[str, FieldSpec] = {}
 
+# Fields Wireshark marks hidden: they exist for filters and ``-T fields``
+# (``sctp.port`` matches either port) but are not lines of the detail tree.
+HIDDEN_FIELDS = frozenset({
+    "sctp.port", "sctp.initiate_tag", "ip.addr", "ip.host", "ip.src_host", "ip.dst_host",
+    "ipv6.addr", "ipv6.host", "udp.port", "eth.addr",
+})
+
+# True/false texts of flag bits, as the detail tree shows them
+# (``1... .... = Bit: Skip chunk and continue processing of the packet``);
+# wording from RFC 9260 3.2 / 3.2.1 / 3.3.1 and Wireshark's labels.
+TF_STRINGS: dict[str, tuple[str, str]] = {
+    "sctp.chunk_bit_1": ("Skip chunk and continue processing of the packet", "Stop processing of the packet"),
+    "sctp.chunk_bit_2": ("Do report", "Do not report"),
+    "sctp.parameter_bit_1": ("Skip parameter and continue processing of the chunk", "Stop processing of the chunk"),
+    "sctp.parameter_bit_2": ("Do report", "Do not report"),
+    "sctp.data_e_bit": ("Last segment", "Not the last segment"),
+    "sctp.data_b_bit": ("First segment", "Subsequent segment"),
+    "sctp.data_u_bit": ("Unordered delivery", "Ordered delivery"),
+    "sctp.data_i_bit": ("Send SACK immediately", "Possibly delay SACK"),
+    "sctp.abort_t_bit": ("TCB not destroyed (vtag reflected)", "TCB destroyed (own vtag)"),
+    "sctp.shutdown_complete_t_bit": ("No TCB destroyed (vtag reflected)", "TCB destroyed (own vtag)"),
+}
+
+
+def is_hidden(name: str) -> bool:
+    return name in HIDDEN_FIELDS
+
+
+def _bit_pattern(mask: int, width: int, value: bool) -> str:
+    """``..1. ....`` for a one-bit mask in a field ``width`` bits wide."""
+    chars = []
+    for i in range(width - 1, -1, -1):
+        bit = 1 << i
+        chars.append(("1" if value else "0") if mask & bit else ".")
+        if i % 4 == 0 and i:
+            chars.append(" ")
+    return "".join(chars)
+
 
 def register(name: str, label: str, ftype: str, base: str = BASE_NONE,
              strings: Mapping[int, str] | None = None, bitmask: int = 0,
@@ -131,6 +169,9 @@ def format_value(name: str, value: Any) -> str:
         return _plain(value)
     ft = s.ftype
     if ft == FT_BOOLEAN:
+        tf = TF_STRINGS.get(name)
+        if tf is not None:
+            return tf[0] if value else tf[1]
         return "True" if value else "False"
     if ft in _HEX_WIDTH or ft == FT_INT32:
         if s.base in (BASE_HEX, BASE_HEX_DEC) and ft in _HEX_WIDTH:
@@ -159,4 +200,9 @@ def tree_line(field) -> str:
     label = s.label if s is not None else field.name
     if field.value is None or (s is not None and s.ftype in (FT_NONE, FT_PROTOCOL)):
         return label
-    return f"{label}: {format_value(field.name, field.value)}"
+    text = f"{label}: {format_value(field.name, field.value)}"
+    if s is not None and s.ftype == FT_BOOLEAN and s.bitmask and str(s.base).isdigit():
+        mask = s.bitmask
+        if mask & (mask - 1) == 0:  # one-bit flag: show where it sits
+            text = f"{_bit_pattern(mask, int(s.base), bool(field.value))} = {text}"
+    return text

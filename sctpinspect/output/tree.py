@@ -9,18 +9,23 @@ its offset and the rule that it cites.
 """
 from __future__ import annotations
 
-from ..registry import tree_line
+from ..registry import is_hidden, tree_line
 
 INDENT = "    "
 
 
-def tree_lines(pkt, field_names: bool = False, with_notes: bool = True) -> list[str]:
+def tree_lines(pkt, field_names: bool = False, with_notes: bool = True,
+               show_hidden: bool = False) -> list[str]:
+    """Hidden fields (``sctp.port``, ``ip.addr``, ...) are left out unless
+    ``show_hidden``, as in Wireshark's tree; they stay available to filters."""
     out: list[str] = []
     append = out.append
     for layer in pkt.layers:
         stack = [(layer, 0)]
         while stack:
             f, depth = stack.pop()
+            if not show_hidden and is_hidden(f.name):
+                continue
             text = tree_line(f)
             if field_names:
                 text = f"{text}  [{f.name}]"
