@@ -357,6 +357,18 @@ def decode_heartbeat(c, ch, off, end):
     return used
 
 
+def fast_heartbeat(c, ch, off, end):
+    """One Heartbeat Info parameter filling the chunk, a multiple of 4 bytes
+    (so no parameter padding): dissect_params adds no note."""
+    ptype, plen = _params.HDR.unpack_from(c.buf, off)
+    if ptype != 1 or plen != end - off or plen & 3 or plen < _params.PARAMETER_TYPES[1].min_len:
+        return None
+    return _NO_QUICK, ()
+
+
+_NO_QUICK: dict = {}
+
+
 def summary_heartbeat(ch):
     return "%s(info=%d)" % (CHUNK_NAMES[ch.type], max(ch.clen - 4, 0))
 
@@ -586,8 +598,8 @@ CHUNK_TYPES = {
     2: ChunkType("INIT_ACK", decode_init_ack, summary_init_ack, 20, "RFC 9260 3.3.3", (), True),
     3: ChunkType("SACK", decode_sack, summary_sack, 16, "RFC 9260 3.3.4", (("sctp.sack_nounce_sum", 1, False),),
                  fast=fast_sack),
-    4: ChunkType("HEARTBEAT", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.5"),
-    5: ChunkType("HEARTBEAT_ACK", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.6"),
+    4: ChunkType("HEARTBEAT", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.5", fast=fast_heartbeat),
+    5: ChunkType("HEARTBEAT_ACK", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.6", fast=fast_heartbeat),
     6: ChunkType("ABORT", decode_abort, summary_abort, 4, "RFC 9260 3.3.7", (("sctp.abort_t_bit", 1, True),)),
     7: ChunkType("SHUTDOWN", decode_shutdown, summary_shutdown, 8, "RFC 9260 3.3.8"),
     8: ChunkType("SHUTDOWN_ACK", decode_empty, summary_plain, 4, "RFC 9260 3.3.9"),
