@@ -54,7 +54,7 @@ class AnalysisOptions:
                  max_reassembly_bytes: int = 16 << 20, max_messages: int = 100000,
                  max_samples: int = 20000, max_events: int = 10000,
                  keep_packets: bool = False, annotate: bool = True,
-                 max_association_records: int = 50000):
+                 max_association_records: int = 50000, relative_tsn: bool = False):
         self.max_associations = max_associations      # live associations (LRU)
         # associations recorded in total (live + evicted summaries, ~4 KB each):
         # beyond it, packets that would start a new one are counted, not tracked
@@ -68,6 +68,8 @@ class AnalysisOptions:
         self.max_events = max_events                    # transitions, gaps, path changes per assoc
         self.keep_packets = keep_packets                # keep per-packet annotations
         self.annotate = annotate                        # add fields to the packets
+        # add tshark's relative TSN fields (sctp.data_tsn, sctp.sack_cumulative_tsn_ack)
+        self.relative_tsn = relative_tsn
 
 
 # --------------------------------------------------------------------------- model
@@ -227,6 +229,7 @@ class Direction:
         self.zero_window_since = None            # (frame, ts)
         self.zero_windows: list = []             # (start frame, end frame or None, seconds)
         self.current_path = None
+        self.first_tsn: int | None = None        # first TSN seen in DATA (relative TSN base)
         self.evicted_tsns = 0
         self.evicted_fragments = 0
         self.evicted_streams = 0
@@ -438,6 +441,8 @@ class Analyzer:
         pkt.analysis = info
         if self.options.annotate:
             self._add_index_field(pkt, assoc.index)
+        if self.options.relative_tsn:
+            self._relative_tsns(assoc, sender, chunks)
         counts = assoc.chunk_counts[sender]
         for c in chunks:
             ctype = c.type
@@ -466,6 +471,37 @@ class Analyzer:
         if self.options.keep_packets:
             self.packets.append((frame, info))
         return info
+
+    def _relative_tsns(self, assoc, sender, chunks) -> None:
+        """tshark's relative TSNs: TSN minus the first TSN seen in DATA of its
+        direction (for a normal association, the Initial TSN of RFC 9260 5.1),
+        added beside the absolute ``*_raw`` fields."""
+        for c in chunks:
+            t = c.type
+            if t == DATA or t == I_DATA:
+                d = assoc.dirs[sender]
+                raw = _child(c, "sctp.data_tsn_raw")
+                if raw is None:
+                    continue
+                if d.first_tsn is None:
+                    d.first_tsn = raw.value
+                ch = c.children
+                ch.insert(ch.index(raw), Field("sctp.data_tsn", (raw.value - d.first_tsn) & MASK32,
+                                               raw.offset, raw.length))
+            elif t == SACK:
+                d = assoc.dirs[1 - sender]
+                raw = _child(c, "sctp.sack_cumulative_tsn_ack_raw")
+                if raw is None:
+                    continue
+                # tshark: a SACK for a direction whose first TSN is not known yet
+                # is numbered from 0 (shown as the absolute value)
+                base = d.first_tsn or 0
+                ch = c.children
+                ch.insert(ch.index(raw), Field("sctp.sack_cumulative_tsn_ack",
+                                               (raw.value - base) & MASK32, raw.offset, raw.length))
+                for f in c.walk():
+                    if f.name in ("sctp.sack_gap_block_start_tsn", "sctp.sack_gap_block_end_tsn"):
+                        f.value = (f.value - base) & MASK32
 
     # ------------------------------------------------------------------ association lookup
     def _associate(self, pkt: Packet, first: Chunk | None):

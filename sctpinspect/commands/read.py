@@ -93,12 +93,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _decode_options(args):
     from ..decode import DecodeOptions
-    if args.relative_tsn:
-        # Relative TSNs need per-direction state matched across both directions of an
-        # association (Wireshark's half-associations); neither the dissector nor the
-        # analysis stage provides it yet, and printing a guess would mislead.
-        raise UserError("--relative-tsn is not available yet: TSNs are shown absolute "
-                        "(compare with tshark -o sctp.relative_tsns:FALSE)")
     ports = tuple(args.udp_port) if args.udp_port else (9899,)
     for port in ports:
         if not 0 < port < 65536:
@@ -125,8 +119,12 @@ def run(args) -> int:
     records = _first_linktype(open_records(args.file), linktypes)
     progress = ReadProgress(args.file, enabled=False if args.no_progress else None)
     from ..analysis.hook import analysis_hook   # None unless the output needs analysis fields
-    analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
-                            verbose=args.verbose or fmt == "json")
+    if args.relative_tsn:   # relative TSNs need each direction's Initial TSN: the analysis has it
+        from ..analysis.core import AnalysisOptions, Analyzer
+        analyse = Analyzer(AnalysisOptions(relative_tsn=True)).feed
+    else:
+        analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
+                                verbose=args.verbose or fmt == "json")
     pipe = Pipeline(records, options, predicate=predicate, analyse=analyse,
                     on_record=(lambda r: progress.tick(r.offset)) if progress.enabled else None)
     if fmt == "fields":
