@@ -11,8 +11,11 @@ Registered by ``tests/conftest.py``.  Three modes:
   proxy then passes, fails (with the inner traceback) or skips as its test
   did inside.  If the VM cannot run, every kernel test FAILS with a one-line
   reason (CI must fail loudly);
-* ``SCTPINSPECT_LAB=skip`` (a developer's local opt-out, never set by CI)
-  skips kernel tests when the kernel has no SCTP.
+* ``SCTPINSPECT_LAB=skip`` (a developer's local opt-out, ignored when
+  ``CI`` is set) skips kernel tests when the kernel has no SCTP.
+
+With ``CI`` set, a kernel test that skips, for whatever reason, is reported
+as failed.
 
 Environment: ``SCTPINSPECT_LAB_TIMEOUT`` (whole VM run, default 540 s),
 ``SCTPINSPECT_LAB_TEST_TIMEOUT`` (each test inside, default 300 s),
@@ -208,6 +211,22 @@ def _guest_boot_seconds(log) -> float | None:
     return None
 
 
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a kernel test never passes silently by skipping: a skip (a missing
+    tool, a missing kernel feature, the local opt-out) is reported as a failure."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and _ci() and item.get_closest_marker("kernel") is not None:
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        rep.outcome = "failed"
+        rep.longrepr = f"kernel test skipped in CI (CI must run every kernel test): {reason}"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     kernel_items = [i for i in items if i.get_closest_marker("kernel") is not None]
@@ -215,7 +234,7 @@ def pytest_collection_modifyitems(session, config, items):
         return
     if vm.sctp_available():
         return
-    if os.environ.get("SCTPINSPECT_LAB") == "skip":
+    if os.environ.get("SCTPINSPECT_LAB") == "skip" and not _ci():
         for i in kernel_items:
             i.add_marker(pytest.mark.skip(reason="no kernel SCTP and SCTPINSPECT_LAB=skip"))
         return
