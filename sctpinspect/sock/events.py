@@ -189,12 +189,14 @@ class SendFailed(Notification):
 
 
 def _abort_causes(info: bytes) -> list[dict]:
-    """sac_info of a COMM_LOST/CANT_STR_ASSOC: the ABORT chunk (type 6) the
-    kernel copied, whose value is a list of causes."""
+    """sac_info of a COMM_LOST/CANT_STR_ASSOC: what the kernel copied of the
+    ABORT.  RFC 6458 says the ABORT chunk; Linux copies only the chunk's value
+    (its causes, chunk header already pulled: sctp_ulpevent_make_assoc_change),
+    so both forms are read.  No cause code starts with byte 6 (ABORT's type)."""
     if len(info) >= 4 and info[0] == 6:
         clen = struct.unpack_from("!H", info, 2)[0]
         return parse_causes(info[4:max(4, min(clen, len(info)))])
-    return []
+    return parse_causes(info)
 
 
 def parse_notification(data: bytes) -> Notification:
