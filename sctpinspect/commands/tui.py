@@ -13,6 +13,8 @@ Open a capture file, or capture live, in a Wireshark-like terminal UI:
   4 Flow          ladder diagram; Enter on an arrow selects its packet
   5 TSN graph     TSN and SACK cumulative TSN ack over time, per direction
   6 Diagnostics   findings of `sctpinspect diagnose` when available
+  7 Send          kernel SCTP client/server: connect or listen, send on a
+                  stream with a PPID, shut down, abort; events log (F5-F9)
 
 Keys: / display filter (Wireshark syntax, checked as you type), Ctrl+L clear
 it, Ctrl+S save the capture or the filtered packets as pcapng, n field names,
