@@ -490,7 +490,7 @@ class Diagnoser:
             st.init_side = sender
         if sender == st.init_side:
             st.inits.append((pkt.number, pkt.ts))
-            if len(st.inits) > 1 and not st.init_acked:
+            if len(st.inits) > 1:
                 t0 = st.inits[0][1]
                 times = ", ".join(f"+{t - t0:.3f}" for _, t in st.inits)
                 self._emit(new, "init-unanswered", pkt, assoc,
@@ -499,6 +499,10 @@ class Diagnoser:
                 f = self._by_key[("init-unanswered", assoc.index, None)]
                 f.message = (f"INIT from {_ep_label(assoc, sender)} retransmitted "
                              f"{len(st.inits) - 1} times: sent at {times} s")
+                if st.init_acked:
+                    f.message += (f", although the peer answered with INIT ACK in frame "
+                                  f"{st.init_acked}: the answer was lost after the capture point "
+                                  "or discarded by the initiator")
                 f.add_frame(st.inits[0][0])
                 f.frames.sort()
         types, sup, _ = _params(chunk)
@@ -552,7 +556,7 @@ class Diagnoser:
         if sender != st.echo_side:
             return
         st.echoes.append((pkt.number, pkt.ts))
-        if len(st.echoes) > 1 and not st.cookie_acked:
+        if len(st.echoes) > 1 and (not st.cookie_acked or st.cookie_acked < pkt.number):
             t0 = st.echoes[0][1]
             times = ", ".join(f"+{t - t0:.3f}" for _, t in st.echoes)
             f = self._emit(new, "cookie-unanswered", pkt, assoc,
@@ -560,6 +564,11 @@ class Diagnoser:
                            severity=WARN, frames=[st.echoes[0][0]])
             f.message = (f"COOKIE ECHO from {_ep_label(assoc, sender)} retransmitted "
                          f"{len(st.echoes) - 1} times: sent at {times} s")
+            if st.cookie_acked:
+                f.message += (f", although the peer answered in frame {st.cookie_acked}: the "
+                              "answer was lost after the capture point or discarded by the "
+                              "initiator (a firewall on its side?)")
+                f.add_frame(st.cookie_acked)
             f.frames.sort()
 
     def _abort(self, pkt, assoc, st, sender, chunk, new) -> None:

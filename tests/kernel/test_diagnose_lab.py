@@ -109,18 +109,20 @@ def test_cookie_ack_dropped(topology, tmp_path):
 
 def test_loss_gives_retransmissions(topology, tmp_path):
     t = topology()
-    # SACKs from the server are lost: the client's T3-rtx retransmits DATA the capture
-    # on client0 has already seen once
-    t.netem("server0", loss=20)
+    # SACKs from the server are lost: with a short RTO and a pause between messages the
+    # client's T3-rtx retransmits DATA the capture on client0 has already seen once
+    for key, val in (("rto_min", 100), ("rto_initial", 200), ("rto_max", 400)):
+        t.sysctl(None, f"net.sctp.{key}", val)
+    t.netem("server0", loss=30)
     pcap = tmp_path / "loss.pcapng"
     with t.capture("client0", str(pcap)):
         srv = t.server(port=5000, timeout=90)
-        cli = t.client(port=5000, messages=["0:18:1000"] * 30, timeout=90)
+        cli = t.client(port=5000, messages=["0:18:1000"], repeat=25, interval=0.3, timeout=90)
         crec, srec = cli.result(timeout=120), srv.result(timeout=120)
     assert crec["error"] is None and srec["error"] is None
     r = _rules(diagnose_file(str(pcap)))
     retrans = r.get("retransmission", [])
-    assert retrans, "20 % loss for 30 messages must cause retransmissions"
+    assert retrans, "30 % SACK loss with a 200 ms RTO must cause retransmissions"
     tsns = []
     for (row,) in tshark_rows(pcap, ["sctp.data_tsn_raw"], "ip.src == %s && sctp.chunk_type == 0"
                               % t.client_host.addrs[0]):
