@@ -43,8 +43,11 @@ async def main():
                     print(json.dumps(pair), flush=True)
                 if pair == ["CLOSED", "CLOSED"]:
                     break
+        status = str(app.query_one("#status").render())
+        stats = src.update_stats().as_dict()        # before quitting closes the socket
         await pilot.press("q")
-    print("frames", len(app.store), flush=True)
+    print("frames", len(app.store), "| status:", status, "| capture:", stats,
+          "| error:", src.error, flush=True)
 
 asyncio.run(main())
 """
