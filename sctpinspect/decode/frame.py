@@ -15,6 +15,8 @@ from decimal import Decimal
 from ..model import NOTE, Field, LazyField, Packet, Record, _get_children, _set_children
 from ..registry import (BASE_DEC, FT_FRAMENUM, FT_PROTOCOL, FT_RELATIVE_TIME, FT_STRING,
                         FT_UINT32, register_table)
+from . import ip as _ip
+from . import link as _link
 from .link import LINKTYPES
 from .reassembly import Reassembler
 
@@ -111,7 +113,18 @@ class FrameDecoder:
         layers = pkt.layers
         # The frame layer's fields are built only if something reads them.
         layers.append(LazyField("frame", None, 0, caplen, (_frame_show, _build_frame, record, first)))
-        fn = LINKTYPES.get(record.linktype)
+        linktype = record.linktype
+        if (linktype == 1 and caplen >= 34 and data[14] == 0x45 and data[12] == 8
+                and data[13] == 0):
+            # Hot path: Ethernet II + IPv4 without options (see _eth_ipv4).
+            try:
+                if _eth_ipv4(self, pkt, data, caplen, layers):
+                    return pkt
+            except Exception as e:  # as below: a decoder bug must not stop a capture
+                pkt.note("error", "malformed", f"internal decoding error: {type(e).__name__}: {e}",
+                         0, caplen, None, "sctpinspect.decode.exception")
+                return pkt
+        fn = LINKTYPES.get(linktype)
         if fn is None:
             pkt.note(NOTE, "undecoded", f"link type {record.linktype} is not decoded", 0, caplen,
                      None, "sctpinspect.frame.unknown_linktype")
@@ -122,3 +135,43 @@ class FrameDecoder:
             pkt.note("error", "malformed", f"internal decoding error: {type(e).__name__}: {e}",
                      0, caplen, None, "sctpinspect.decode.exception")
         return pkt
+
+
+_ipv4_hdr = _ip._ipv4_hdr
+_addr4 = _ip._addr4
+_eth_show, _build_eth = _link._eth_show, _link._build_eth
+_ipv4_show, _build_ipv4 = _ip._ipv4_show, _ip._build_ipv4
+
+
+def _eth_ipv4(dec, pkt, buf, end, layers) -> bool:
+    """Ethernet II (EtherType 0x0800) + IPv4 with a 20-byte header, not a
+    fragment, whole in the frame: the same Packet as ``link.decode_ethernet``
+    -> ``ip.decode_ipv4`` -> the transport decoder make, without their
+    dispatch.  The caller checked ``end >= 34``, EtherType 0x0800 and the
+    version/IHL byte 0x45.  Returns False, having added nothing, for any
+    other case (fragments, a total length the frame does not hold or that is
+    shorter than the header), which the general path then decodes with its
+    notes.
+    """
+    vhl, tos, tlen, ident, frag, ttl, proto, csum = _ipv4_hdr(buf, 14)
+    pend = 14 + tlen
+    if frag & 0x3FFF or tlen < 20 or pend > end:
+        return False
+    layers.append(LazyField("eth", None, 0, 14, (_eth_show, _build_eth, buf, 0, 0x0800)))
+    src = _addr4(buf[26:30])
+    dst = _addr4(buf[30:34])
+    layers.append(LazyField("ip", None, 14, 20, (_ipv4_show, _build_ipv4, buf, 14, src, dst)))
+    pkt.ip_version = 4
+    pkt.src = src
+    pkt.dst = dst
+    if proto == 132:
+        _dissect_sctp(pkt, buf, 34, pend, dec.options, layers, False)
+    else:
+        fn = _IP_PROTO_DECODERS.get(proto)
+        if fn is not None:
+            fn(dec, pkt, buf, 34, pend, layers, False)
+    return True
+
+
+_IP_PROTO_DECODERS = _ip.IP_PROTO_DECODERS
+_dissect_sctp = _ip._dissect_sctp

@@ -69,19 +69,29 @@ def fast_data(c, ch, off, end):
 
 
 def summary_data(ch):
-    f = ch.flags
     q = ch._quick
     if q is not None:           # lazy chunk: the values without four get() calls
         tsn, sid, ssn, ppid = q[1]
     else:
         tsn, sid, ssn = ch.get("sctp.data_tsn_raw"), ch.get("sctp.data_sid"), ch.get("sctp.data_ssn")
         ppid = ch.get("sctp.data_payload_proto_id")
+    n = ch.clen - 16
+    p = _PPID_TEXT.get(ppid)
+    return _DATA_SUMMARY[ch.flags & 15] % (tsn, sid, ssn, p if p is not None else _ppid(ppid),
+                                           n if n > 0 else 0)
+
+
+def _data_summary_format(f):
     if f & 15 == 3:
         flags = ""
     else:
         flags = " " + ("U" if f & 4 else "") + ("B" if f & 2 else "") + ("E" if f & 1 else "") + ("I" if f & 8 else "")
-    return "DATA(tsn=%s sid=%s ssn=%s ppid=%s len=%d%s)" % (
-        tsn, sid, ssn, _ppid(ppid), max(ch.clen - 16, 0), flags)
+    return "DATA(tsn=%s sid=%s ssn=%s ppid=%s len=%d" + flags + ")"
+
+
+# summary_data's format for each value of the flag bits (U, B, E, I): the
+# summary line is the hot path of ``read``.
+_DATA_SUMMARY = tuple(_data_summary_format(f) for f in range(16))
 
 
 def _ppid(p):
@@ -89,6 +99,9 @@ def _ppid(p):
         return "?"
     n = PPIDS.get(p)
     return "%d(%s)" % (p, n) if n and p else str(p)
+
+
+_PPID_TEXT = {p: _ppid(p) for p in PPIDS}
 
 
 def decode_idata(c, ch, off, end):
@@ -293,6 +306,8 @@ def fast_sack(c, ch, off, end):
 
 def summary_sack(ch):
     # A lazy (unbuilt) SACK has no gap blocks, see fast_sack: no need to build it.
+    if ch._build is not None:   # _quick holds (cum, a_rwnd, gaps, dups), see _SACK_QUICK
+        return "SACK(cum=%s a_rwnd=%s gaps=%s dups=%s)" % ch._quick[1]
     return "SACK(cum=%s a_rwnd=%s gaps=%s dups=%s)" % (
         ch.get("sctp.sack_cumulative_tsn_ack_raw"), ch.get("sctp.sack_a_rwnd"),
         (ch._build is None and _gap_text(ch, "sctp.sack_gap_block"))
