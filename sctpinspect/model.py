@@ -176,6 +176,21 @@ class LazyField(Field):
         _set_show(self, value)
 
 
+# Lazy-tree collectors, for readers that want a few named values (``-T fields``)
+# without building subtrees: ``LAZY_COLLECTORS[builder]`` (the ``build[1]`` of a
+# LazyField) is ``fn(field, build, want) -> (names, values, tail)``, or None when
+# it cannot answer for this node (then the reader builds it).  ``names`` and
+# ``values`` are the names and values of every field the builder would make, in
+# tree order (``values[i]`` is what the built field called ``names[i]`` would
+# hold); ``names`` is a tuple the collector reuses for every node of the same
+# shape (readers may cache per-shape work by its identity).  ``want``, the
+# names asked for, lets a collector leave out costly values nobody asked for.
+# ``tail`` is the list of fields the built node keeps after them (or None).
+# Decoders register their builders' collectors next to the builders;
+# tests/test_lazy_collectors.py checks every collector against the built tree.
+LAZY_COLLECTORS: dict = {}
+
+
 class Chunk(LazyField):
     """An SCTP chunk: a ``sctp.chunk`` subtree with its header decoded.
 

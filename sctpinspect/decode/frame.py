@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..model import NOTE, Field, LazyField, Packet, Record, _get_children, _set_children
+from ..model import (LAZY_COLLECTORS, NOTE, Field, LazyField, Packet, Record, _get_children,
+                     _set_children)
 from ..registry import (BASE_DEC, FT_FRAMENUM, FT_PROTOCOL, FT_RELATIVE_TIME, FT_STRING,
                         FT_UINT32, register_table)
 from . import ip as _ip
@@ -93,6 +94,44 @@ def _build_frame(layer, b):
     if old:                     # fields appended before the build stay last
         kids += old
     _set_children(layer, kids)
+
+
+_FRAME_SHAPES: dict = {}   # which optional fields are present -> names tuple
+
+
+def _collect_frame(layer, b, want):
+    """What _build_frame makes, as names and values (see model.LAZY_COLLECTORS);
+    the Decimal times only when asked for."""
+    record, first_ns = b[2], b[3]
+    ns = record.ts_ns
+    values = []
+    key = 0
+    if record.interface is not None:
+        values.append(record.interface)
+        key = 1
+    if record.comment is not None:
+        values.append(record.comment)
+        key |= 2
+    if record.direction is not None:
+        values.append(record.direction)
+        key |= 4
+    if "frame.time_epoch" in want:
+        values.append(_seconds(ns))
+        key |= 8
+    if "frame.time_relative" in want:
+        values.append(_seconds(ns - first_ns))
+        key |= 16
+    values += (record.number, record.wirelen, len(record.data))
+    names = _FRAME_SHAPES.get(key)
+    if names is None:
+        names = _FRAME_SHAPES[key] = tuple(n for bit, n in (
+            (1, "frame.interface_id"), (2, "frame.comment"), (4, "frame.direction"),
+            (8, "frame.time_epoch"), (16, "frame.time_relative")) if key & bit) + (
+            "frame.number", "frame.len", "frame.cap_len")
+    return names, values, _get_children(layer)
+
+
+LAZY_COLLECTORS[_build_frame] = _collect_frame
 
 
 class FrameDecoder:

@@ -24,6 +24,7 @@ from functools import partial
 from typing import Callable
 
 from .. import registry
+from ..model import LAZY_COLLECTORS, LazyField
 from ..errors import UserError
 
 # Fields tshark derives from the frame itself.  If the decoder's ``frame``
@@ -187,6 +188,16 @@ class FieldsPrinter:
                                      if not protos.intersection(holds))
         self.empty = [""] * len(self.names)
         self.ctx = _Ctx()
+        self._plans: dict = {}    # id(names) -> (names, ((i, name) asked for...)), see collect
+
+    def _plan(self, names: tuple) -> tuple:
+        """For a collector's names tuple: the (position, name) pairs asked for.
+        Kept per names object (collectors reuse one per node shape); holding
+        ``names`` keeps its id from being reused."""
+        index = self.index
+        plan = (names, tuple((i, n) for i, n in enumerate(names) if n in index))
+        self._plans[id(names)] = plan
+        return plan
 
     def header(self) -> str:
         return ("\ufeff" if self.opt.bom else "") + self.opt.separator.join(self.names)
@@ -197,6 +208,8 @@ class FieldsPrinter:
         skip = self.skip_layers
         found: dict = {}
         get = found.get
+        collectors = LAZY_COLLECTORS
+        plans = self._plans
         # Iterative depth-first walk; hand-written instead of Field.walk() because
         # a generator per node costs ~3x more on the 500k-packet path.
         stack = [layer for layer in reversed(pkt.layers) if layer.name not in skip]
@@ -211,6 +224,28 @@ class FieldsPrinter:
                     found[name] = [f.value]
                 else:
                     vals.append(f.value)
+            if isinstance(f, LazyField):
+                # An unbuilt subtree: its collector gives the values the built
+                # fields would have, without building them (model.LAZY_COLLECTORS).
+                b = f._build
+                if b is not None:
+                    col = collectors.get(b[1])
+                    if col is not None:
+                        r = col(f, b, index)
+                        if r is not None:
+                            names, values, tail = r
+                            plan = plans.get(id(names))
+                            if plan is None or plan[0] is not names:
+                                plan = self._plan(names)
+                            for i, name in plan[1]:
+                                vals = get(name)
+                                if vals is None:
+                                    found[name] = [values[i]]
+                                else:
+                                    vals.append(values[i])
+                            if tail:
+                                push(tail[::-1])
+                            continue
             ch = f.children
             if ch:
                 push(ch[::-1])

@@ -14,7 +14,8 @@ from . import params as _params
 from ._base import (CHAT, ERROR, NOTE, WARN, ChunkType, Field, CHUNK_HDR, SilentCtx, U16,
                     U32, U32x2, plural)
 from .names import CAUSE_NAMES, CHUNK_ACTIONS, CHUNK_NAMES, HMAC_IDS, PPIDS
-from ...model import Chunk, _get_children, _get_show, _set_children, _set_show  # noqa: F811
+from ...model import (LAZY_COLLECTORS, Chunk, _get_children, _get_show, _set_children,  # noqa: F811
+                      _set_show)
 
 _DATA = struct.Struct("!IHHI")
 _IDATA = struct.Struct("!IHHII")
@@ -683,6 +684,75 @@ def _build_chunk(ch, b):
             _set_show(ch, "%s chunk" % spec.name)
     if pad_end > p0:
         kids.append(Field("sctp.chunk_padding", buf[p0:pad_end], p0, pad_end - p0))
+
+
+def _collect_chunk(ch, b, want):
+    """What _build_chunk makes, as names and values (see model.LAZY_COLLECTORS),
+    for the chunk types with a value collector in _VALUE_COLLECTORS (whose
+    ``fast`` check passed: that is why the chunk is unbuilt); None for the
+    others (the reader builds them)."""
+    spec = b[5]
+    t = ch.type
+    vc = _VALUE_COLLECTORS.get(t)
+    if vc is None or CHUNK_TYPES.get(t) is not spec:
+        return None
+    flags = ch.flags
+    k = t << 8 | flags
+    head = _HEAD_VALUES.get(k)
+    if head is None:                     # as _header_fields: type, its bits, flags, flag bits
+        head = _HEAD_VALUES[k] = (t, t >= 0x80, (t & 0x40) != 0, flags) + tuple(
+            (flags & m != 0) if isbool else flags & m for _n, m, isbool in spec.flag_fields)
+    buf, cend, pad_end = b[2], b[7], b[8]
+    value_names, values = vc(ch, buf, b[6] + 4, cend)
+    padded = pad_end > cend                # the collected types' decode takes no padding
+    k = (id(value_names) << 1) | padded
+    names = _SHAPES.get(k)
+    if names is None or names[0] is not value_names:
+        names = _SHAPES[k] = (value_names, ("sctp.chunk_type", "sctp.chunk_bit_1", "sctp.chunk_bit_2",
+                                            "sctp.chunk_flags") + tuple(n for n, _m, _b in spec.flag_fields)
+                              + ("sctp.chunk_length",) + value_names + (("sctp.chunk_padding",) if padded else ()))
+    values = head + (ch.clen,) + values
+    if padded:
+        values += (buf[cend:pad_end],)
+    return names[1], values, None
+
+
+_HEAD_VALUES: dict = {}    # type << 8 | flags -> chunk header values before the length
+_SHAPES: dict = {}         # id(value names) << 1 | padded -> (value names, all names)
+
+_DATA_NAMES = ("sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_ssn", "sctp.data_payload_proto_id",
+               "sctpinspect.payload")
+
+
+def _collect_data(ch, buf, off, end):
+    """decode_data's fields for a chunk fast_data accepted (user data present)."""
+    return _DATA_NAMES, ch._quick[1] + (buf[off + 12:end],)
+
+
+_IDATA_NAMES_B = ("sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_reserved", "sctp.data_mid",
+                  "sctp.data_payload_proto_id", "sctpinspect.payload")
+_IDATA_NAMES = _IDATA_NAMES_B[:4] + ("sctp.data_fsn", "sctpinspect.payload")
+
+
+def _collect_idata(ch, buf, off, end):
+    """decode_idata's fields for a chunk fast_idata accepted (user data present);
+    the last word is the PPID on a first fragment, else the FSN."""
+    return (_IDATA_NAMES_B if ch.flags & 2 else _IDATA_NAMES), ch._quick[1] + (buf[off + 16:end],)
+
+
+_SACK_NAMES = ("sctp.sack_cumulative_tsn_ack_raw", "sctp.sack_a_rwnd", "sctp.sack_number_of_gap_blocks",
+               "sctp.sack_number_of_duplicated_tsns")
+
+
+def _collect_sack(ch, buf, off, end):
+    """decode_sack's fields for a SACK fast_sack accepted (no gap blocks, no
+    duplicate TSNs, nothing after them)."""
+    return _SACK_NAMES, ch._quick[1]
+
+
+# chunk type -> value collector, for chunks whose ``fast`` check passed
+_VALUE_COLLECTORS = {0: _collect_data, 64: _collect_idata, 3: _collect_sack}
+LAZY_COLLECTORS[_build_chunk] = _collect_chunk
 
 
 def dissect_chunks(c, parent, off, end, out, nested=False):

@@ -10,7 +10,7 @@ import crc32c as _crc32c
 
 from ._base import CHAT, ERROR, NOTE, Ctx, Field, COMMON, U16, U16x2, U32, plural
 from .chunks import dissect_chunks
-from ...model import LazyField, _get_children, _set_children
+from ...model import LAZY_COLLECTORS, LazyField, _get_children, _set_children
 
 _crc = _crc32c.crc32c
 _adler = zlib.adler32
@@ -89,6 +89,23 @@ def _build_header(layer, b):
     if old:
         kids += old
     _set_children(layer, kids)
+
+
+_CSUM_STATUS = {"good": 1, "bad": 0, "adler32": 1}
+
+
+_HEADER_NAMES = ("sctp.srcport", "sctp.dstport", "sctp.verification_tag", "sctp.port", "sctp.port",
+                 "sctp.checksum", "sctp.checksum.status")
+
+
+def _collect_header(layer, b, want):
+    """What _build_header makes, as names and values (see model.LAZY_COLLECTORS)."""
+    sport, dport, vtag, csum = COMMON.unpack_from(b[2], b[3])
+    return (_HEADER_NAMES, (sport, dport, vtag, sport, dport, csum, _CSUM_STATUS.get(b[4], 2)),
+            _get_children(layer))
+
+
+LAZY_COLLECTORS[_build_header] = _collect_header
 
 
 def _sctp_show(layer, b):
