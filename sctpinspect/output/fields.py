@@ -266,6 +266,12 @@ class FieldsPrinter:
         fmts = self.fmt
         index = self.index
         out = self.empty.copy()
+        if occ == "a" and not q:     # the default options: the common case, fewer tests
+            for name, vals in found.items():
+                for i in index[name]:
+                    fmt = fmts[i]
+                    out[i] = fmt(vals[0]) if len(vals) == 1 else agg.join([fmt(v) for v in vals])
+            return o.separator.join(out)
         for name, vals in found.items():
             for i in index[name]:
                 fmt = fmts[i]

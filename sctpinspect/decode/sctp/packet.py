@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import struct
 import zlib
 
 import crc32c as _crc32c
@@ -15,6 +16,7 @@ from ...model import LAZY_COLLECTORS, LazyField, _get_children, _set_children
 _crc = _crc32c.crc32c
 _adler = zlib.adler32
 _ZERO4 = b"\0\0\0\0"
+_U32LE = struct.Struct("<I").unpack_from
 _CSUM = Field  # alias for readability below
 
 
@@ -45,7 +47,10 @@ def _checksum(c, buf, offset, end, stored):
     # CRC over the packet with the checksum field taken as zero, without
     # copying the packet: the crc32c C code continues a running value.
     crc = _crc(mv[offset + 12:end], _crc(_ZERO4, _crc(mv[offset:offset + 8])))
-    # crc32c returns the CRC as an integer; on the wire it is little-endian.
+    # crc32c returns the CRC as an integer; on the wire it is little-endian:
+    # compare it with the stored bytes read little-endian (no byte swap when good).
+    if crc == _U32LE(buf, offset + 8)[0]:
+        return "good", stored
     expected = int.from_bytes(crc.to_bytes(4, "little"), "big")
     if stored == expected:
         return "good", expected
