@@ -31,12 +31,14 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from . import vm
+from .relay import RELAY_ENV, TsharkRelay
 
 INNER_ENV = "SCTPINSPECT_LAB_INNER"      # set inside the VM
 REPORT_ENV = "SCTPINSPECT_LAB_REPORT"    # where the inner run writes results
@@ -131,21 +133,112 @@ class KernelProxy(pytest.Item):
         return super().repr_failure(excinfo)
 
 
+def _shards(nodeids: list[str], n: int) -> list[list[str]]:
+    """Split tests into ``n`` groups, whole files together (module fixtures are
+    shared), the largest files first onto the lightest group."""
+    files: dict[str, list[str]] = {}
+    for nid in nodeids:
+        files.setdefault(nid.split("::")[0], []).append(nid)
+    groups: list[list[str]] = [[] for _ in range(max(1, n))]
+    for _, ids in sorted(files.items(), key=lambda kv: -len(kv[1])):
+        min(groups, key=len).extend(ids)
+    return [g for g in groups if g]
+
+
+class _Shard:
+    """One VM run over a group of kernel tests."""
+
+    def __init__(self, rundir: str, index: int, nodeids: list[str]):
+        self.nodeids = nodeids
+        self.dir = os.path.join(rundir, f"vm{index}")
+        os.makedirs(self.dir)
+        self.log = os.path.join(self.dir, "console.log")
+        self.report = os.path.join(self.dir, "report.jsonl")
+        self.error: str | None = None
+        self.seconds: float | None = None
+        self.boot_seconds: float | None = None
+
+    def run(self, repo: str, timeout: float, cpus: int | None) -> None:
+        script = os.path.join(self.dir, "run.sh")
+        relay = TsharkRelay(os.path.join(self.dir, "relay")).start()
+        # Plugins the kernel tests do not use are left out: every import is
+        # read over 9p by an emulated CPU (hypothesis' plugin alone costs ~30 s).
+        inner = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                 "-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:xdist.looponfail",
+                 "-p", "no:benchmark",
+                 "-o", "addopts=", "--rootdir", repo, "-rs", "--durations=0", *self.nodeids]
+        with open(script, "w") as f:
+            f.write("set -u\n")
+            f.write(f"cd {shlex.quote(repo)}\n")
+            f.write(f"export {INNER_ENV}=1 {REPORT_ENV}={shlex.quote(self.report)} "
+                    f"{RELAY_ENV}={shlex.quote(relay.dir)} PYTHONDONTWRITEBYTECODE=1\n")
+            f.write("echo '[lab] guest up:' $(cut -d' ' -f1 /proc/uptime) s; uname -r\n")
+            f.write(" ".join(shlex.quote(a) for a in inner) + " 2>&1\n")
+        start = time.monotonic()
+        try:
+            vm.run_in_vm(f"sh {shlex.quote(script)}", rwdirs=[repo, self.dir],
+                         log_path=self.log, timeout=timeout, cwd=repo, cpus=cpus)
+        except vm.LabError as e:
+            # tests that finished before the failure keep their own outcome
+            self.error = f"{e}\n{vm.log_tail(self.log)}"
+        except Exception as e:  # noqa: BLE001 - reported as the tests' failure
+            self.error = f"kernel lab: could not run the VM: {e}"
+        finally:
+            relay.stop()
+            self.seconds = time.monotonic() - start
+            self.boot_seconds = _guest_boot_seconds(self.log)
+
+    def results(self) -> dict:
+        out: dict = {}
+        try:
+            with open(self.report) as f:
+                for line in f:
+                    try:
+                        r = json.loads(line)
+                    except ValueError:  # a line cut short by a VM timeout
+                        continue
+                    out.setdefault(r["nodeid"], {})[r["when"]] = r
+        except FileNotFoundError:
+            if not self.error:
+                self.error = ("kernel lab: the VM wrote no test report (console log "
+                              f"{self.log}):\n{vm.log_tail(self.log)}")
+        # a test whose teardown never ran did not finish
+        for nodeid, phases in list(out.items()):
+            if "teardown" not in phases and not any(p["outcome"] == "failed" for p in phases.values()):
+                del out[nodeid]
+        return out
+
+
 class _Lab:
-    """One VM run per session, on first use."""
+    """The kernel tests of a session, run once, on first use, in
+    ``SCTPINSPECT_LAB_VMS`` VMs side by side (default 2: the emulated CPU is
+    the bottleneck and most lab work is single-threaded, so two one-vCPU
+    guests finish sooner than one two-vCPU guest)."""
 
     def __init__(self):
         self._results: dict | None = None
         self._error: str | None = None
         self.rundir: str | None = None
-        self.log: str | None = None
-        self.boot_seconds: float | None = None
+        self.shards: list[_Shard] = []
+        self.seconds: float | None = None
+
+    @property
+    def log(self) -> str | None:
+        return ", ".join(s.log for s in self.shards) or None
+
+    @property
+    def boot_seconds(self) -> float | None:
+        boots = [s.boot_seconds for s in self.shards if s.boot_seconds]
+        return max(boots) if boots else None
 
     def missing_reason(self, nodeid: str) -> str:
-        if self._error:
-            return self._error
-        tail = vm.log_tail(self.log) if self.log else ""
-        return (f"kernel lab: no result for {nodeid} from the VM (console log {self.log}):\n{tail}")
+        for s in self.shards:
+            if nodeid in s.nodeids:
+                if s.error:
+                    return s.error
+                return (f"kernel lab: no result for {nodeid} from the VM (console log {s.log}):\n"
+                        f"{vm.log_tail(s.log)}")
+        return self._error or f"kernel lab: {nodeid} was not run"
 
     def results(self, session) -> dict:
         if self._results is not None:
@@ -154,46 +247,22 @@ class _Lab:
         nodeids = [i.nodeid for i in session.items if isinstance(i, KernelProxy)]
         repo = str(session.config.rootpath)
         self.rundir = tempfile.mkdtemp(prefix="sctpinspect-lab-")
-        self.log = os.path.join(self.rundir, "console.log")
-        report = os.path.join(self.rundir, "report.jsonl")
-        script = os.path.join(self.rundir, "run.sh")
-        inner = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                 "-o", "addopts=", "--rootdir", repo, "-rs", "--durations=0", *nodeids]
-        with open(script, "w") as f:
-            f.write("set -u\n")
-            f.write(f"cd {shlex.quote(repo)}\n")
-            f.write(f"export {INNER_ENV}=1 {REPORT_ENV}={shlex.quote(report)} "
-                    "PYTHONDONTWRITEBYTECODE=1\n")
-            f.write("echo '[lab] guest up:' $(cut -d' ' -f1 /proc/uptime) s; uname -r\n")
-            f.write(" ".join(shlex.quote(a) for a in inner) + " 2>&1\n")
+        vms = max(1, int(os.environ.get("SCTPINSPECT_LAB_VMS", "2")))
+        groups = _shards(nodeids, vms)
+        self.shards = [_Shard(self.rundir, i, g) for i, g in enumerate(groups)]
         timeout = float(os.environ.get("SCTPINSPECT_LAB_TIMEOUT", vm.DEFAULT_VM_TIMEOUT))
+        cpus = 1 if len(self.shards) > 1 else None
         start = time.monotonic()
-        try:
-            vm.run_in_vm(f"sh {shlex.quote(script)}", rwdirs=[repo, self.rundir],
-                         log_path=self.log, timeout=timeout, cwd=repo)
-        except vm.LabError as e:
-            # tests that finished before the failure keep their own outcome
-            self._error = f"{e}\n{vm.log_tail(self.log)}"
-        finally:
-            self.seconds = time.monotonic() - start
-            self.boot_seconds = _guest_boot_seconds(self.log)
-        try:
-            with open(report) as f:
-                for line in f:
-                    try:
-                        r = json.loads(line)
-                    except ValueError:  # a line cut short by a VM timeout
-                        continue
-                    self._results.setdefault(r["nodeid"], {})[r["when"]] = r
-        except FileNotFoundError:
-            if not self._error:
-                self._error = ("kernel lab: the VM wrote no test report (console log "
-                               f"{self.log}):\n{vm.log_tail(self.log)}")
-        # a test whose teardown never ran did not finish
-        for nodeid, phases in list(self._results.items()):
-            if "teardown" not in phases and not any(
-                    p["outcome"] == "failed" for p in phases.values()):
-                del self._results[nodeid]
+        threads = [threading.Thread(target=s.run, args=(repo, timeout, cpus), daemon=True)
+                   for s in self.shards]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.seconds = time.monotonic() - start
+        for s in self.shards:
+            self._results.update(s.results())
+        self._error = "; ".join(s.error.splitlines()[0] for s in self.shards if s.error) or None
         return self._results
 
 
@@ -248,11 +317,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     lab = config.stash.get(_LAB_KEY, None)
     if lab is None or lab.log is None:
         return
-    secs = getattr(lab, "seconds", None)
-    boot = f", guest booted in {lab.boot_seconds:.1f} s" if lab.boot_seconds else ""
+    secs = lab.seconds
+    boot = f", guests booted in {lab.boot_seconds:.1f} s" if lab.boot_seconds else ""
+    n = len(lab.shards)
     terminalreporter.write_line(
-        f"kernel lab: one VM run, {secs:.1f} s{boot}, console log {lab.log}" if secs is not None
-        else f"kernel lab: console log {lab.log}")
+        f"kernel lab: {n} VM{'s' if n > 1 else ''} side by side, {secs:.1f} s{boot}, "
+        f"console log {lab.log}" if secs is not None else f"kernel lab: console log {lab.log}")
+    for s in lab.shards:
+        terminalreporter.write_line(f"  {s.dir}: {len(s.nodeids)} tests, "
+                                    f"{s.seconds or 0:.1f} s")
     if os.environ.get("SCTPINSPECT_LAB_KEEP") != "1" and not lab._error and all(
             r.get("outcome") != "failed" for ph in (lab._results or {}).values() for r in ph.values()):
         shutil.rmtree(lab.rundir, ignore_errors=True)

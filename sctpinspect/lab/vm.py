@@ -63,7 +63,7 @@ def find_kernel() -> str | None:
 
 
 def vng_command(script: str, rwdirs: list[str], memory: str = "2G",
-                kernel: str | None = None) -> list[str]:
+                kernel: str | None = None, cpus: int | None = None) -> list[str]:
     """The ``vng`` argv that boots the lab kernel and runs ``script`` (a shell
     command line) as root after ``modprobe sctp``."""
     vng = shutil.which("vng")
@@ -76,6 +76,8 @@ def vng_command(script: str, rwdirs: list[str], memory: str = "2G",
         raise LabError("kernel lab: no /boot/vmlinuz-* with an SCTP module "
                        "(apt-get install linux-image-amd64, or set SCTPINSPECT_LAB_KERNEL)")
     argv = [vng, "--disable-kvm", "-r", kernel, "--memory", memory]
+    if cpus:
+        argv += ["--cpus", str(cpus)]
     for d in rwdirs:
         argv.append(f"--rwdir={d}")
     argv += ["--exec", f"modprobe sctp; {script}"]
@@ -84,14 +86,14 @@ def vng_command(script: str, rwdirs: list[str], memory: str = "2G",
 
 def run_in_vm(script: str, rwdirs: list[str], log_path: str | os.PathLike,
               timeout: float = DEFAULT_VM_TIMEOUT, cwd: str | None = None,
-              memory: str = "2G") -> int:
+              memory: str = "2G", cpus: int | None = None) -> int:
     """Boot the lab VM, run ``script`` inside (cwd kept), return its exit status.
 
     The VM console (kernel messages and the script's output) goes to
     ``log_path``.  Raises :class:`LabError` (one line) when the VM cannot be
     started or does not finish within ``timeout`` seconds.
     """
-    argv = vng_command(script, rwdirs, memory=memory)
+    argv = vng_command(script, rwdirs, memory=memory, cpus=cpus)
     with open(log_path, "wb") as log:
         log.write(("$ " + " ".join(shlex.quote(a) for a in argv) + "\n").encode())
         log.flush()
