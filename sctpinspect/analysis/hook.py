@@ -25,24 +25,34 @@ ANALYSIS_FIELDS = frozenset({
     "sctp.retransmitted_after_ack.expert", "sctp.retransmission.more_than_twice",
 })
 
+# Fields only the diagnostics produce (the rule ids a frame proves).
+DIAGNOSTIC_FIELDS = frozenset({"sctpinspect.rule"})
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def _mentions(names: frozenset, fields, display_filter) -> bool:
+    if fields and any(f in names for f in fields):
+        return True
+    return bool(display_filter) and any(m in names for m in _NAME.findall(display_filter))
 
 
 def needs_analysis(fields: Iterable[str] | None = None, display_filter: str | None = None,
                    verbose: bool = False) -> bool:
     if verbose:
         return True
-    if fields and any(f in ANALYSIS_FIELDS for f in fields):
-        return True
-    if display_filter and any(m in ANALYSIS_FIELDS for m in _NAME.findall(display_filter)):
-        return True
-    return False
+    return _mentions(ANALYSIS_FIELDS | DIAGNOSTIC_FIELDS, fields, display_filter)
 
 
 def analysis_hook(fields=None, display_filter=None, verbose=False,
                   options=None) -> Callable | None:
-    """``Analyzer(options).feed`` if the output needs analysis fields, else None."""
+    """``Analyzer(options).feed`` if the output needs analysis fields, else None;
+    ``Diagnoser().feed`` (which runs the analysis too) when it asks for
+    ``sctpinspect.rule``."""
     if not needs_analysis(fields, display_filter, verbose):
         return None
     from .core import Analyzer
+    if _mentions(DIAGNOSTIC_FIELDS, fields, display_filter):
+        from ..diagnostics.engine import Diagnoser
+        return Diagnoser(Analyzer(options)).feed
     return Analyzer(options).feed
