@@ -1,6 +1,7 @@
 """Benchmark ``sctpinspect read`` against ``tshark -r`` on one large capture.
 
     python benchmarks/bench_read.py [-n 500000] [--seed 1] [--skip-tshark] [--profile]
+                                    [--baseline DIR]
 
 1. generates (once; cached in benchmarks/out/, gitignored) a deterministic
    capture of N frames with a realistic SCTP mix (gen_capture.py);
@@ -13,6 +14,9 @@
 
    reporting wall time, packets per second and peak RSS of the child
    (``/usr/bin/time -f %M``), plus CPU seconds (user+sys, ``os.wait4``);
+   ``--baseline DIR`` adds the summary and fields reads of an older version
+   (DIR holds its ``sctpinspect`` package, e.g. ``git archive <commit>
+   sctpinspect | tar -x -C DIR``), so before/after figures come from one run;
 3. ``--profile`` additionally runs the summary read in-process under cProfile
    and prints the top functions by cumulative and internal time.
 
@@ -43,7 +47,7 @@ sctp.shutdown_cumulative_tsn_ack sctp.forward_tsn_tsn sctp.abort_t_bit
 sctp.asconf_seq_nr_number""".split()
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int, int]:
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, int, int]:
     """(wall s, CPU s user+sys, peak RSS KiB, exit status) of ``cmd``, stdout discarded.
 
     CPU time is reported beside wall time because the machine is shared: on a
@@ -56,7 +60,9 @@ def timed(cmd: list[str]) -> tuple[float, float, int, int]:
     full = [gnu_time, "-f", "@@rss %M", *cmd] if gnu_time else cmd
     with open(os.devnull, "wb") as null:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=null, stderr=subprocess.PIPE)
+        # the baseline runs from its own directory: ``-m`` puts the cwd first on sys.path
+        proc = subprocess.Popen(full, stdout=null, stderr=subprocess.PIPE, env=env,
+                                cwd=env["PYTHONPATH"] if env else None)
         err = proc.stderr.read().decode(errors="replace")
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -101,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--file", help="benchmark this capture instead of generating one")
     ap.add_argument("--skip-tshark", action="store_true")
     ap.add_argument("--profile", action="store_true", help="cProfile the summary and fields reads")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also run the reads with the sctpinspect package found in DIR (an older version)")
     a = ap.parse_args(argv)
 
     path = a.file or default_path(a.n, a.seed)
@@ -122,6 +130,13 @@ def main(argv=None) -> int:
         ("sctpinspect read --no-checksum (summary)", py + ["--no-checksum", path]),
         (f"sctpinspect read -T fields ({len(FIELDS)} fields)", py + ["-T", "fields"] + efields + [path]),
     ]
+    envs = {}
+    if a.baseline:
+        base = os.path.abspath(a.baseline)
+        env = dict(os.environ, PYTHONPATH=base)
+        runs[:0] = [("baseline read (summary)", py + [path]),
+                    (f"baseline read -T fields ({len(FIELDS)} fields)", py + ["-T", "fields"] + efields + [path])]
+        envs = {"baseline read (summary)": env, f"baseline read -T fields ({len(FIELDS)} fields)": env}
     tshark = shutil.which("tshark")
     if tshark and not a.skip_tshark:
         runs += [
@@ -136,7 +151,7 @@ def main(argv=None) -> int:
     print("| command | wall s | CPU s | frames/s (CPU) | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|")
     for name, cmd in runs:
-        wall, cpu, rss, rc = timed(cmd)
+        wall, cpu, rss, rc = timed(cmd, envs.get(name))
         mark = "" if rc == 0 else f" (exit {rc})"
         print(f"| {name}{mark} | {wall:.1f} | {cpu:.1f} | {frames / cpu:,.0f} | {rss / 1024:.0f} |",
               flush=True)
