@@ -204,7 +204,10 @@ class Capture:
         elif tool == "tcpdump":
             if len(devs) != 1:
                 raise ValueError("tcpdump captures one interface (use 'any' or dumpcap)")
-            argv = ["tcpdump", "-Z", "root", "-U", "-n", "-i", devs[0], "-w", path, bpf]
+            # --immediate-mode: deliver each packet at once, so the last ones are
+            # not left in a ring block when the capture is stopped
+            argv = ["tcpdump", "-Z", "root", "-U", "--immediate-mode", "-n", "-i", devs[0],
+                    "-w", path, bpf]
             ready = b"listening on"
         else:
             raise ValueError(f"unknown capture tool {tool}")
@@ -227,7 +230,7 @@ class Capture:
     def stop(self) -> str:
         """Stop (SIGINT), wait until the file is complete, return its path."""
         if self.proc.poll() is None:
-            time.sleep(0.3)  # let the last frames reach the ring
+            time.sleep(1.0)  # let the last frames reach the ring and the file
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=15)
