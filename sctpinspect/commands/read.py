@@ -79,6 +79,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "aggregator=,|/s|C quote=d|s|n bom=y|n (repeatable)")
     p.add_argument("-Y", dest="display_filter", metavar="FILTER",
                    help="display filter, Wireshark syntax (e.g. 'sctp.chunk_type == 1 && ip.src == 10.0.0.1')")
+    p.add_argument("--decode-as", action="append", metavar="ppid:N=NAME|port:N=NAME",
+                   help="decode user messages with PPID or SCTP port N as NAME (m3ua, diameter, "
+                        "dcep, ...; `none` turns a dissector off), like Wireshark's Decode As; "
+                        "repeatable")
     p.add_argument("--relative-tsn", action="store_true",
                    help="TSNs relative to the first one of each direction, as tshark's default "
                         "(not available yet: TSNs are absolute)")
@@ -101,6 +105,13 @@ def _decode_options(args):
                          relative_tsn=args.relative_tsn)
 
 
+def _chain(first, second):
+    def both(pkt):
+        first(pkt)
+        second(pkt)
+    return both
+
+
 def run(args) -> int:
     from ..output.progress import ReadProgress
     from ..pipeline import Pipeline, compile_display_filter, open_records, stderr_line
@@ -114,6 +125,14 @@ def run(args) -> int:
     elif args.fields or args.field_options:
         raise UserError("-e and -E need -T fields")
     options = _decode_options(args)
+    from ..payload import needs_payload, payload_hook
+    decode_as = None
+    if args.decode_as:
+        from dissectors import parse_decode_as_list
+        decode_as = parse_decode_as_list(args.decode_as)     # UserError on bad input
+    payload = (payload_hook(decode_as) if needs_payload(args.fields, args.display_filter,
+                                                        args.verbose or fmt == "json", decode_as)
+               else None)
     predicate = compile_display_filter(args.display_filter)
     linktypes: list = []    # the first record's link type, for the final line
     records = _first_linktype(open_records(args.file), linktypes)
@@ -125,6 +144,8 @@ def run(args) -> int:
     else:
         analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
                                 verbose=args.verbose or fmt == "json")
+    if payload is not None:
+        analyse = payload if analyse is None else _chain(analyse, payload)
     pipe = Pipeline(records, options, predicate=predicate, analyse=analyse,
                     on_record=(lambda r: progress.tick(r.offset)) if progress.enabled else None)
     if fmt == "fields":
