@@ -48,3 +48,22 @@ def pytest_configure(config):
     from sctpinspect.lab import pytest_plugin
     if not config.pluginmanager.is_registered(pytest_plugin):
         config.pluginmanager.register(pytest_plugin, "sctpinspect-lab")
+
+
+@pytest.fixture
+def topology():
+    """Kernel-lab factory: ``topology(paths=1)`` -> a two-host Topology (network
+    namespaces joined by veth), closed after the test.  Lives here, not in
+    tests/kernel/conftest.py: two modules named ``conftest`` would shadow each
+    other for ``from conftest import ...`` in a whole-suite run."""
+    from sctpinspect.lab import Topology
+    made = []
+
+    def make(paths: int = 1):
+        t = Topology.pair(paths=paths)
+        made.append(t)
+        return t
+
+    yield make
+    for t in made:
+        t.close()
