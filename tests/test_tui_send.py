@@ -4,7 +4,7 @@ This host's kernel has no SCTP: connecting or listening must end in the
 panel's one-sentence "no SCTP support ... modprobe sctp" message (the same
 sentence ``sctpinspect send`` prints), never a traceback.  Inputs are
 checked before any socket is opened.  Real associations are driven from the
-panel in tests/kernel/test_tui_send.py (lab VM).
+panel in tests/kernel/test_tui_send_lab.py (lab VM).
 """
 from __future__ import annotations
 
