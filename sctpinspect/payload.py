@@ -9,10 +9,10 @@ TUI).  The hook runs only when the output needs it, so plain reads stay fast.
 """
 from __future__ import annotations
 
-import re
 from typing import Callable, Iterable
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?=\.)")
+from .analysis.hook import filter_names
+
 DATA, I_DATA = 0, 64
 
 
@@ -28,8 +28,8 @@ def needs_payload(fields: Iterable[str] | None = None, display_filter: str | Non
                   verbose: bool = False, decode_as=None) -> bool:
     if verbose or decode_as:
         return True
-    prefixes = {n.split(".")[0] for n in (fields or ()) if "." in n}
-    prefixes |= set(_NAME.findall(display_filter or ""))
+    names = [*(fields or ()), *filter_names(display_filter)]
+    prefixes = {n.split(".")[0] for n in names if "." in n}
     prefixes -= {"frame", "eth", "vlan", "sll", "ip", "ipv6", "udp", "icmp", "icmpv6", "sctp",
                  "sctpinspect"}
     return bool(prefixes & payload_protocols()) if prefixes else False

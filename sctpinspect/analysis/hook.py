@@ -31,10 +31,15 @@ DIAGNOSTIC_FIELDS = frozenset({"sctpinspect.rule"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
+def filter_names(display_filter: str | None) -> list[str]:
+    """The dotted names a display filter's text mentions (fields, protocols)."""
+    return _NAME.findall(display_filter) if display_filter else []
+
+
 def _mentions(names: frozenset, fields, display_filter) -> bool:
     if fields and any(f in names for f in fields):
         return True
-    return bool(display_filter) and any(m in names for m in _NAME.findall(display_filter))
+    return any(m in names for m in filter_names(display_filter))
 
 
 def needs_analysis(fields: Iterable[str] | None = None, display_filter: str | None = None,
