@@ -94,7 +94,7 @@ def address_params(addrs: list[str]) -> list:
     return out
 
 
-def parse_extensions(items: list[str]) -> list[int]:
+def parse_extensions(items: list[str], what: str = "--ext") -> list[int]:
     out = []
     for item in items:
         for part in item.split(","):
@@ -107,15 +107,15 @@ def parse_extensions(items: list[str]) -> list[int]:
             try:
                 v = int(p, 0)
             except ValueError:
-                raise UserError(f"--ext {part!r}: a chunk type number or one of "
+                raise UserError(f"{what} {part!r}: a chunk type number or one of "
                                 f"{', '.join(sorted(EXTENSION_CHUNKS))}") from None
             if not 0 <= v <= 255:
-                raise UserError(f"--ext {part!r}: chunk types are 0..255")
+                raise UserError(f"{what} {part!r}: chunk types are 0..255")
             out.append(v)
     return out
 
 
-def cause_bytes(specs: list[str]) -> bytes:
+def cause_bytes(specs: list[str], what: str = "--cause") -> bytes:
     """``CODE[:HEX]`` error causes (RFC 9260 3.3.10): code, length, info, padding."""
     out = b""
     for spec in specs:
@@ -124,10 +124,10 @@ def cause_bytes(specs: list[str]) -> bytes:
             code = int(code_text, 0)
             info = bytes.fromhex(hex_text.replace(" ", ""))
         except ValueError:
-            raise UserError(f"--cause {spec!r}: expected CODE or CODE:HEX "
+            raise UserError(f"{what} {spec!r}: expected CODE or CODE:HEX "
                             "(e.g. 12:6279652e for User-Initiated Abort \"bye.\")") from None
         if not 0 <= code <= 0xFFFF:
-            raise UserError(f"--cause {spec!r}: cause codes are 0..65535")
+            raise UserError(f"{what} {spec!r}: cause codes are 0..65535")
         length = 4 + len(info)
         out += struct.pack("!HH", code, length) + info + bytes(-length % 4)
     return out
@@ -186,6 +186,84 @@ def random_tag() -> int:
 
 def ephemeral_port() -> int:
     return random.SystemRandom().randint(49152, 65535)
+
+
+# --------------------------------------------------------------------------- probe kinds
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of probe ``craft`` can build: what menus show, and the
+    defaults RFC 9260 gives its header."""
+    name: str
+    label: str
+    rfc: str
+    zero_vtag: bool = False        # the common header's tag defaults to 0 (INIT, 8.5.1)
+
+
+#: The probe kinds, in menu order (``sctpinspect craft KIND`` and the TUI's craft mode).
+KINDS = {k.name: k for k in (
+    Kind("init", "INIT with chosen parameters", "RFC 9260 3.3.2", zero_vtag=True),
+    Kind("abort", "ABORT with chosen causes", "RFC 9260 3.3.7"),
+    Kind("data", "DATA with a chosen TSN", "RFC 9260 3.3.1"),
+    Kind("chunk", "any chunk (e.g. an unknown type)", "RFC 9260 3.2"),
+)}
+
+#: default chunk type of the ``chunk`` kind: 0x7f is unassigned and its high
+#: bits 01 say "stop processing and report" (RFC 9260 3.2)
+UNKNOWN_CHUNK_TYPE = 0x7F
+
+
+def craft_packet(kind: str, dst: str, dport: int, *, sport: int | None = None,
+                 src: str | None = None, vtag: int | None = None, checksum: int | None = None,
+                 bad_checksum: bool = False, init_tag: int | None = None,
+                 a_rwnd: int = 106496, streams: tuple = (10, 10), tsn: int | None = None,
+                 addrs=(), extensions=(), forward_tsn: bool = False, causes: bytes = b"",
+                 t_bit: bool = False, sid: int = 0, ssn: int = 0, ppid: int = 0,
+                 unordered: bool = False, payload: bytes = b"",
+                 chunk_type: int = UNKNOWN_CHUNK_TYPE, chunk_flags: int = 0,
+                 value: bytes = b"") -> Crafted:
+    """One probe of ``kind`` (a :data:`KINDS` key) for ``dst`` (an IP literal):
+    the builder above with the defaults of :data:`KINDS` -- random source port,
+    header tag 0 for INIT and random otherwise, random Initiate Tag and
+    initial TSN, DATA TSN 1 -- and ``bad_checksum`` as the right CRC32c minus 1.
+    Values are taken as given (callers check their ranges)."""
+    spec = KINDS[kind]
+    dst = literal_address(dst)
+    sport = ephemeral_port() if sport is None else sport
+    if vtag is None:
+        vtag = 0 if spec.zero_vtag else random_tag()
+    if kind == "init":
+        pkt = build_init(sport, dport, random_tag() if init_tag is None else init_tag, a_rwnd,
+                         streams[0], streams[1], random_tag() if tsn is None else tsn,
+                         addrs=addrs, extensions=list(extensions), forward_tsn=forward_tsn,
+                         vtag=vtag, checksum=checksum)
+        desc = "INIT"
+    elif kind == "abort":
+        pkt = build_abort(sport, dport, vtag, causes, t_bit, checksum)
+        desc = "ABORT"
+    elif kind == "data":
+        pkt = build_data(sport, dport, vtag, 1 if tsn is None else tsn, sid, ssn, ppid,
+                         payload, unordered=unordered, checksum=checksum)
+        desc = "DATA"
+    else:
+        pkt = build_chunk(sport, dport, vtag, chunk_type, chunk_flags, value, checksum)
+        desc = f"chunk type {chunk_type}"
+    if bad_checksum:
+        good = int.from_bytes(bytes(pkt)[8:12], "big")
+        pkt.chksum = (good - 1) & 0xFFFFFFFF
+    return Crafted(pkt, dst, src or route_source(dst), desc)
+
+
+def summary_line(data: bytes, ts: float | None = None) -> str:
+    """The decoder's one-line summary of an IP packet (SCTP endpoints, vtag,
+    checksum mark and chunk summaries, or the ICMP error), without the frame
+    number and time columns."""
+    from .output.text import SummaryPrinter
+    pkt = decode_ip(data, 1, ts)
+    printer = SummaryPrinter("r")
+    printer.seen(pkt)
+    parts = printer.line(pkt).split(None, 2)
+    return parts[2] if len(parts) == 3 else " ".join(parts)
 
 
 # --------------------------------------------------------------------------- wire
@@ -318,4 +396,5 @@ def decode_ip(data: bytes, number: int = 1, ts: float | None = None):
 
 __all__ = ["Crafted", "build_init", "build_abort", "build_data", "build_chunk", "send_packet",
            "write_pcap", "decode_ip", "literal_address", "route_source", "cause_bytes",
-           "parse_extensions", "random_tag", "ephemeral_port", "os"]
+           "parse_extensions", "random_tag", "ephemeral_port", "os", "KINDS", "Kind",
+           "craft_packet", "summary_line", "UNKNOWN_CHUNK_TYPE"]
