@@ -12,6 +12,9 @@ the capture tabs show the packets.
   F7 shut down, F8 abort, F9 stop) and the events log.  The session's
   callbacks reach it through ``App.call_from_thread``, so no socket call ever
   runs on the UI thread.
+* role "craft" swaps the kernel form for :class:`~.craft_panel.CraftForm`:
+  one hand-made packet through a raw socket (F5 builds, F6 sends), its
+  replies decoded into the same log.
 
 See docs/tui.md ("Send panel") and docs/send.md.
 """
@@ -33,8 +36,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, RichLog, Select
 
 from ..errors import UserError
+from .craft_panel import CraftForm, warm_up
 
-ROLES = (("client (connect)", "client"), ("server (listen)", "server"))
+ROLES = (("client (connect)", "client"), ("server (listen)", "server"),
+         ("craft (raw packet)", "craft"))
 STYLES = (("one-to-one", "one-to-one"), ("one-to-many", "one-to-many"))
 PAYLOAD_KINDS = (("text", "text"), ("hex", "hex"), ("file", "file"))
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
@@ -426,6 +431,7 @@ class SendPanel(Vertical):
     SendPanel #send-error { color: $error; height: auto; padding: 0 1; }
     SendPanel #send-state { height: 1; padding: 0 1; background: $boost; }
     SendPanel #send-log { height: 1fr; border-top: solid $accent; }
+    SendPanel #send-kernel { height: auto; }
     SendPanel Button { min-width: 12; margin: 0 1 0 0; }
     """
 
@@ -434,14 +440,26 @@ class SendPanel(Vertical):
         self.session: SendSession | None = None
         self.log_lines: list[str] = []      # what the log shows (for programs and tests)
         self.last_error: str = ""
+        self.crafting = False               # role "craft": the raw-packet form is shown
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
             yield Select(ROLES, value="client", allow_blank=False, id="send-role")
-            yield Select(STYLES, value="one-to-one", allow_blank=False, id="send-style")
-            yield Label("local", classes="lab")
+            yield Select(STYLES, value="one-to-one", allow_blank=False, id="send-style",
+                         classes="kernel-only")
+            yield Label("local", classes="lab kernel-only")
             yield Input(placeholder="local addresses (any; several = multihoming)",
-                        id="send-bind")
+                        id="send-bind", classes="kernel-only")
+        craft = CraftForm(self._log, self._error, self._state, id="send-craft")
+        craft.display = False
+        yield craft
+        with Vertical(id="send-kernel", classes="kernel-only"):
+            yield from self._kernel_rows()
+        yield Label("", id="send-error")
+        yield Label("idle: fill in the peer and port, then F5", id="send-state")
+        yield RichLog(id="send-log", wrap=True, markup=False, highlight=False, max_lines=5000)
+
+    def _kernel_rows(self) -> ComposeResult:
         with Horizontal(classes="row"):
             yield Label("peer", classes="lab")
             yield Input(placeholder="peer addresses, e.g. 192.0.2.2, 198.51.100.2",
@@ -470,9 +488,6 @@ class SendPanel(Vertical):
             yield Button("Shut down F7", id="send-shutdown")
             yield Button("Abort F8", id="send-abort", variant="error")
             yield Button("Stop F9", id="send-stop")
-        yield Label("", id="send-error")
-        yield Label("idle: fill in the peer and port, then F5", id="send-state")
-        yield RichLog(id="send-log", wrap=True, markup=False, highlight=False, max_lines=5000)
 
     # -------------------------------------------------------------- form
     def values(self) -> dict:
@@ -489,6 +504,21 @@ class SendPanel(Vertical):
     def _role_changed(self, event: Select.Changed) -> None:
         self.query_one("#send-start", Button).label = (
             "Listen F5" if event.value == "server" else "Connect F5")
+        craft = event.value == "craft"
+        if craft == self.crafting:
+            return
+        self.crafting = craft
+        for w in self.query(".kernel-only"):
+            w.display = not craft
+        self.query_one(CraftForm).display = craft
+        self._error("")
+        if craft:
+            warm_up()
+            self._state("craft: type the destination ADDR:PORT; F5 builds the packet, "
+                        "F6 sends it through a raw socket")
+            self.query_one("#craft-dest", Input).focus()
+        else:
+            self._state("idle: fill in the peer and port, then F5")
 
     @on(Input.Changed, "#send-ppid")
     def _ppid_changed(self, event: Input.Changed) -> None:
@@ -522,6 +552,9 @@ class SendPanel(Vertical):
             getattr(self, "action_" + name)()
 
     def action_start(self) -> None:
+        if self.crafting:
+            self.query_one(CraftForm).build()
+            return
         if self.session is not None and self.session.alive:
             self._error("a session is already running: Stop (F9) it first")
             return
@@ -535,6 +568,9 @@ class SendPanel(Vertical):
         self.session = SendSession(cfg, self._post_from_thread).start()
 
     def action_send(self) -> None:
+        if self.crafting:
+            self.query_one(CraftForm).send()
+            return
         try:
             cfg = parse_form(self.values(), need_payload=True)
         except UserError as e:
@@ -560,6 +596,10 @@ class SendPanel(Vertical):
             self.session.stop()
 
     def _need_session(self) -> bool:
+        if self.crafting:
+            self._error("craft mode sends single packets, there is no association: F5 "
+                        "builds the packet, F6 sends it (choose client or server for F7-F9)")
+            return False
         if self.session is None or not self.session.alive:
             self._error("there is no association: press F5 to connect or listen first")
             return False
