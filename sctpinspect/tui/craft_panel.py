@@ -26,6 +26,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -352,7 +353,7 @@ class CraftForm(Vertical):
         from .. import craft as K
         self.built = (values, crafted)
         line = K.summary_line(crafted.ip_bytes())
-        self.query_one("#craft-summary", Label).update(f"packet: {line}")
+        self.query_one("#craft-summary", Label).update(Text(f"packet: {line}"))
         self._log(f"built: {line}", "yellow")
         self._log(f"  hex: {crafted.sctp_bytes.hex()}", "grey50")
         self._state(f"craft: built {crafted.description} for {crafted.dst}, not sent "
@@ -369,7 +370,7 @@ class CraftForm(Vertical):
         from .. import craft as K
         self.built = None                 # a second F6 builds a new packet (new random values)
         line = K.summary_line(crafted.ip_bytes())
-        self.query_one("#craft-summary", Label).update(f"packet: {line}")
+        self.query_one("#craft-summary", Label).update(Text(f"packet: {line}"))
         self._log(f"sending: {line}", "yellow")
         self._state(f"craft: sending {crafted.description} to {crafted.dst}"
                     + (f", waiting {wait:g} s for replies" if wait else ""))

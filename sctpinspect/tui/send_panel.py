@@ -532,12 +532,12 @@ class SendPanel(Vertical):
 
     def _error(self, text: str) -> None:
         self.last_error = text
-        self.query_one("#send-error", Label).update(text)
+        self.query_one("#send-error", Label).update(Text(text))     # no markup: [ADDR]
         if text:
             self._log("error: " + text, "red")
 
     def _state(self, text: str) -> None:
-        self.query_one("#send-state", Label).update(text)
+        self.query_one("#send-state", Label).update(Text(text))
 
     def _log(self, line: str, style: str = "") -> None:
         self.log_lines.append(line)
