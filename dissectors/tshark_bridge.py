@@ -1,23 +1,65 @@
 """Hand payloads we do not decode natively (S1AP, NGAP, X2AP, SUA, SCCP/TCAP/MAP
-over M3UA, ...) to Wireshark's tshark and graft its tree into ours.
+over M3UA, ...) to Wireshark through pyshark, and graft tshark's tree into ours.
 
 tshark decodes whole frames of a capture file; we keep the protocol layers it
-puts above ``sctp`` (in frame order, one per DATA chunk it dissected) and turn
-them into :class:`~sctpinspect.model.Field` trees: ``name`` is tshark's filter
-name (text-only items get ``sctpinspect.text``), ``value`` tshark's ``show``
-string, ``offset``/``length`` its ``pos``/``size`` (frame bytes, like ours),
-``show`` its one-line ``showname``.
+puts above ``sctp`` (in frame order, one per DATA chunk or reassembled message
+it dissected) and turn them into :class:`~sctpinspect.model.Field` trees:
+``name`` is tshark's filter name (text-only items get ``sctpinspect.text``),
+``value`` tshark's ``show`` string, ``offset``/``length`` its ``pos``/``size``
+(frame bytes, like ours), ``show`` its one-line label (``showname``).
+Hidden items (``hide="yes"``, e.g. PER's internal fields) are left out, as in
+Wireshark's tree.
 
-Why tshark directly rather than pyshark: pyshark drives the same ``tshark -T
-pdml`` but needs an asyncio event loop per capture and hides the tree nesting
-that grafting needs; one subprocess per request (or per batch of frames) is
-simpler and faster.  pyshark is still usable for ad-hoc work.
+Which pyshark mode, and why (checked on S1AP frames of open5gs/testattach,
+pyshark 0.6, tshark 4.0):
+
+============================  =======  ==================  ==================
+pyshark mode                  nesting  frame offsets       readable labels
+============================  =======  ==================  ==================
+``use_json=True`` +           yes      yes (``<f>_raw`` =  no: values only
+``include_raw=True``                   [hex, pos, len,     (``"17"``, not
+                                       mask, type]), but   ``procedureCode:
+                                       0 for fields in a   id-S1Setup (17)``);
+                                       sub-buffer (PER     duplicate names are
+                                       bit strings)        merged into lists,
+                                                           losing tree order
+``use_json=False`` (PDML,     no:      yes (``pos`` /      yes (``showname``)
+``XmlLayer``)                 every    ``size``)
+                              field of
+                              a layer
+                              in one
+                              flat dict
+============================  =======  ==================  ==================
+
+Only tshark's PDML has all three, and pyshark's PDML parser flattens it
+(``XmlLayer`` keeps ``findall('.//field')``).  So the bridge uses pyshark's
+machinery for everything but that last step: :class:`_TreeCapture` is a
+``pyshark.FileCapture`` (tshark found by ``pyshark.tshark.tshark.get_process_path``,
+its parameters: ``display_filter``, ``override_prefs``, ``decode_as``,
+``custom_parameters``; its process handling, PDML stream splitting and
+crash reports) whose output parser is pyshark's ``TsharkXmlParser`` with one
+method replaced: each ``<packet>`` becomes our nested Fields instead of a
+flat ``XmlLayer``.
+
+Event loops: pyshark runs tshark through asyncio (``run_until_complete``).
+Called from inside a running loop (the Textual TUI runs one) that raises
+"This event loop is already running", and pyshark's own loop setup in the main
+thread replaces asyncio's child watcher.  Every request therefore runs in a
+short-lived worker thread with a fresh event loop handed to pyshark
+(``eventloop=``), whatever thread or loop the caller is in.  One more
+override: after EOF the capture waits for tshark to exit instead of letting
+pyshark ``kill()`` it, which raced with asyncio's child watcher (``Popen.kill``
+reaps the exited child, the watcher then reports 255 and pyshark calls it a
+crash: 1 run in ~8 failed before).
+
+tshark missing: pyshark's ``TSharkNotFoundException`` becomes our one-line
+:class:`~sctpinspect.errors.UserError`.
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
-import xml.etree.ElementTree as ET
+import asyncio
+import functools
+import threading
 from typing import Iterable
 
 from sctpinspect.errors import UserError
@@ -29,22 +71,43 @@ TRANSPORT = {"geninfo", "frame", "eth", "sll", "sll2", "null", "vlan", "ip", "ip
 TEXT = "sctpinspect.text"
 BATCH = 500  # frame numbers per tshark run (display-filter length stays reasonable)
 
+_MISSING = ("tshark is not installed (apt-get install tshark, or install Wireshark): "
+            "it is needed to decode protocols without a native dissector")
+
+
+def _pyshark():
+    try:
+        import pyshark  # noqa: F401
+        from pyshark.tshark import tshark
+    except ImportError:
+        raise UserError("pyshark is not installed (pip install pyshark): the tshark bridge "
+                        "needs it") from None
+    return tshark
+
 
 def tshark_path() -> str:
-    path = shutil.which("tshark")
-    if path is None:
-        raise UserError("tshark is not installed (apt-get install tshark, or install "
-                        "Wireshark): it is needed to decode protocols without a native "
-                        "dissector")
-    return path
+    """tshark's path as pyshark finds it (its config.ini, then PATH)."""
+    tshark = _pyshark()
+    try:
+        return tshark.get_process_path()
+    except tshark.TSharkNotFoundException:
+        raise UserError(_MISSING) from None
 
 
+@functools.lru_cache(maxsize=4)
+def _version(path: str):
+    """pyshark asks ``tshark -v`` once per capture object; once per process is enough."""
+    return _pyshark().get_tshark_version(path)
+
+
+# -- PDML packet -> Fields -----------------------------------------------------------
 def _to_field(el) -> Field:
     name = el.get("name") or TEXT
     show = el.get("showname") or el.get("show")
     value = el.get("show")
     f = Field(name, value, int(el.get("pos") or 0), int(el.get("size") or 0), show=show)
-    kids = [_to_field(c) for c in el if c.tag in ("field", "proto")]
+    kids = [_to_field(c) for c in el
+            if c.tag in ("field", "proto") and c.get("hide") != "yes"]
     if kids:
         f.children = kids
     return f
@@ -53,7 +116,7 @@ def _to_field(el) -> Field:
 def _payload_layers(packet_el) -> list[Field]:
     out = []
     after_sctp = False
-    for proto in packet_el.findall("proto"):
+    for proto in packet_el.iterchildren("proto"):
         name = proto.get("name")
         if name == "sctp":
             after_sctp = True
@@ -63,47 +126,160 @@ def _payload_layers(packet_el) -> list[Field]:
     return out
 
 
-def decode_frames(capture: str, frames: Iterable[int], options: Iterable[str] = (),
+def _frame_number(packet_el) -> int | None:
+    for proto in packet_el.iterchildren("proto"):
+        if proto.get("name") == "geninfo":
+            for f in proto.iterchildren("field"):
+                if f.get("name") == "num":
+                    return int(f.get("show"))
+        break
+    return None
+
+
+def _capture_class():
+    """pyshark's FileCapture with a PDML parser that keeps the nesting (built on
+    first use so that importing this module does not import pyshark)."""
+    global _TreeCapture
+    if _TreeCapture is not None:
+        return _TreeCapture
+    _pyshark()
+    import lxml.etree
+    import pyshark
+    from pyshark.tshark.output_parser import tshark_xml
+
+    class TreeParser(tshark_xml.TsharkXmlParser):
+        """pyshark's PDML stream splitter; each <packet> -> (number, [Field])."""
+
+        def _parse_single_packet(self, packet):
+            text = packet.decode("utf-8", "ignore").translate(tshark_xml.DEL_BAD_XML_CHARS)
+            parser = lxml.etree.XMLParser(huge_tree=True, recover=True)
+            el = lxml.etree.fromstring(text.encode("utf-8"), parser)
+            return _frame_number(el), _payload_layers(el)
+
+    class TreeCapture(pyshark.FileCapture):
+        def _setup_tshark_output_parser(self):
+            return TreeParser()
+
+        def _get_tshark_version(self):
+            return _version(self._get_tshark_path())
+
+        async def _cleanup_subprocess(self, process):
+            # After EOF tshark is exiting on its own: wait for asyncio's child
+            # watcher to report it.  pyshark would kill() it at once, and
+            # Popen.kill() reaps an exited child itself, so the watcher thread
+            # then gets ECHILD, reports 255 and pyshark raises a "crash".
+            if process.returncode is None and self._eof_reached:
+                try:
+                    await asyncio.wait_for(process.wait(), 10)
+                except asyncio.TimeoutError:
+                    pass
+            await super()._cleanup_subprocess(process)
+
+    _TreeCapture = TreeCapture
+    return TreeCapture
+
+
+_TreeCapture = None
+
+
+def _prefs(options: Iterable[str]) -> dict:
+    out = {}
+    for o in options:
+        name, sep, value = str(o).partition(":")
+        if not sep:
+            raise UserError(f"tshark preference {o!r} is not name:value")
+        out[name] = value
+    return out
+
+
+def _decode_as(entries: Iterable[str]) -> dict:
+    out = {}
+    for d in entries:
+        crit, sep, proto = str(d).rpartition(",")
+        if not sep:
+            raise UserError(f"tshark decode-as {d!r} is not criterion,protocol "
+                            "(e.g. sctp.ppi==60,ngap)")
+        out[crit] = proto
+    return out
+
+
+def _run_batch(capture: str, frames: list[int], prefs: dict, decode_as: dict,
+               result: dict) -> None:
+    """One tshark run through pyshark, in the calling (worker) thread's own loop."""
+    from pyshark.capture.capture import TSharkCrashException
+    loop = asyncio.new_event_loop()
+    cap = None
+    failed = None
+    try:
+        cap = _capture_class()(
+            capture, keep_packets=False, eventloop=loop,
+            display_filter="frame.number in {%s}" % ",".join(map(str, frames)),
+            override_prefs=prefs or None, decode_as=decode_as or None)
+        for num, layers in cap:
+            if num is not None:
+                result[num] = layers
+    except TSharkCrashException:
+        failed = cap
+    finally:
+        if cap is not None:
+            try:
+                cap.close()
+            except TSharkCrashException:
+                failed = cap
+            cap._running_processes.clear()   # nothing left for Capture.__del__ to close
+        loop.close()
+    if failed is not None:
+        raise UserError(f"tshark failed on {capture}: {_last_error(failed)}")
+
+
+def _last_error(cap) -> str:
+    line = cap._last_error_line or ""
+    return "no output" if not line or line.startswith("Running as user") else line
+
+
+def _in_thread(fn, *args):
+    """Run ``fn`` in a worker thread (fresh event loop, see module docstring);
+    its exception, if any, is raised here."""
+    box: dict = {}
+
+    def work():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=work, name="sctpinspect-tshark", daemon=True)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def decode_frames(capture, frames: Iterable[int], options: Iterable[str] = (),
                   decode_as: Iterable[str] = ()) -> dict[int, list[Field]]:
     """tshark's payload layers for many frames of ``capture``: ``{frame: [Field]}``.
 
-    ``options``: extra ``-o name:value`` preferences; ``decode_as``: tshark
-    ``-d`` entries (``sctp.ppi==60,ngap``).  Frames without SCTP payload map to [].
+    ``options``: extra tshark preferences ``name:value`` (``sctp.reassembly:TRUE``);
+    ``decode_as``: tshark ``-d`` entries (``sctp.ppi==60,ngap``).  Frames without
+    SCTP payload map to [].  One tshark run per :data:`BATCH` frames (bulk, for
+    ``read -V``).
     """
-    tshark = tshark_path()
+    capture = str(capture)
+    tshark_path()                                 # UserError now if tshark is missing
+    prefs, das = _prefs(options), _decode_as(decode_as)
     wanted = sorted({int(f) for f in frames})
     result: dict[int, list[Field]] = {f: [] for f in wanted}
+    try:
+        open(capture, "rb").close()
+    except OSError as exc:
+        raise UserError(f"cannot read {capture}: {exc.strerror or exc}") from None
     for i in range(0, len(wanted), BATCH):
-        chunk = wanted[i:i + BATCH]
-        cmd = [tshark, "-n", "-r", str(capture), "-T", "pdml",
-               "-Y", "frame.number in {%s}" % ",".join(map(str, chunk))]
-        for o in options:
-            cmd += ["-o", o]
-        for d in decode_as:
-            cmd += ["-d", d]
-        try:
-            proc = subprocess.run(cmd, capture_output=True)
-        except OSError as exc:
-            raise UserError(f"could not run tshark: {exc}") from None
-        if proc.returncode != 0 and not proc.stdout:
-            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise UserError(f"tshark failed on {capture}: {msg[-1] if msg else 'no output'}")
-        try:
-            root = ET.fromstring(proc.stdout)
-        except ET.ParseError as exc:
-            raise UserError(f"tshark output for {capture} could not be read: {exc}") from None
-        for packet in root.iter("packet"):
-            num = None
-            for f in packet.find("proto").iter("field"):  # geninfo
-                if f.get("name") == "num":
-                    num = int(f.get("show"))
-                    break
-            if num is not None:
-                result[num] = _payload_layers(packet)
+        _in_thread(_run_batch, capture, wanted[i:i + BATCH], prefs, das, result)
     return result
 
 
-def decode_frame(capture: str, frame: int, **kw) -> list[Field]:
+def decode_frame(capture, frame: int, **kw) -> list[Field]:
     """tshark's payload layers for one frame (on demand, e.g. the TUI's detail pane)."""
     return decode_frames(capture, [frame], **kw).get(int(frame), [])
 

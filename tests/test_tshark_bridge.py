@@ -1,0 +1,111 @@
+"""The tshark bridge (dissectors/tshark_bridge.py, through pyshark): the grafted
+tree is nested as tshark's, its offsets point at the frame bytes that carry the
+value, its labels are tshark's, and it works from inside a running asyncio loop
+(the Textual TUI runs one)."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import pytest
+
+from sctpinspect.model import Field
+
+from conftest import PUBLIC
+from test_dissectors_helpers import complete_data_chunks
+
+pytestmark = pytest.mark.tshark
+
+CAP = PUBLIC / "open5gs/testattach.pcapng"
+
+
+def _frames_with(tshark, cap, field, n):
+    out = subprocess.run([tshark, "-n", "-r", str(cap), "-Y", field, "-T", "fields",
+                          "-e", "frame.number", "-e", field],
+                         capture_output=True, text=True, check=True).stdout
+    return [(int(a), b) for a, b in (r.split("\t") for r in out.splitlines() if r)][:n]
+
+
+def _frame_bytes(cap, num) -> bytes:
+    from scapy.all import PcapNgReader
+    with PcapNgReader(str(cap)) as r:
+        for i, pkt in enumerate(r, 1):
+            if i == num:
+                return bytes(pkt)
+    raise AssertionError(f"no frame {num}")
+
+
+def _path_to(root: Field, name: str) -> list[Field] | None:
+    if root.name == name:
+        return [root]
+    for c in root.children or ():
+        p = _path_to(c, name)
+        if p:
+            return [root, *p]
+    return None
+
+
+def test_tree_is_nested_and_offsets_point_at_the_bytes(tshark):
+    from dissectors import tshark_bridge
+    rows = _frames_with(tshark, CAP, "s1ap.procedureCode", 3)
+    assert len(rows) == 3
+    got = tshark_bridge.decode_frames(CAP, [n for n, _ in rows])
+    payloads = {}
+    for num, ppid, _sp, _dp, payload, base in complete_data_chunks(CAP):
+        payloads.setdefault(num, (base, payload))
+    for num, codes in rows:
+        layer = got[num][0]
+        assert layer.name == "s1ap"
+        base, payload = payloads[num]
+        # the layer covers the DATA chunk's user data (RFC 9260 3.3.1: 16-byte header)
+        assert (layer.offset, layer.length) == (base, len(payload))
+        path = _path_to(layer, "s1ap.procedureCode")
+        # nested as tshark shows it: s1ap > S1AP-PDU > initiatingMessage/... > procedureCode
+        assert path is not None and len(path) >= 3, [f.name for f in path or ()]
+        for parent, child in zip(path, path[1:]):
+            assert parent.offset <= child.offset
+            assert child.offset + child.length <= parent.offset + parent.length
+        proc = path[-1]
+        assert proc.value == codes.split(",")[0]
+        # S1AP PDU (3GPP TS 36.413, aligned PER): 1 choice byte, then procedureCode
+        # in one byte: the offset names exactly the frame byte holding the value
+        frame = _frame_bytes(CAP, num)
+        assert proc.length == 1 and frame[proc.offset] == int(proc.value)
+        assert proc.offset == base + 1
+
+
+def test_labels_are_tshark_tree_lines(tshark):
+    from dissectors import tshark_bridge
+    num, _ = _frames_with(tshark, CAP, "s1ap.procedureCode", 1)[0]
+    layers = tshark_bridge.decode_frame(CAP, num)
+    text = subprocess.run([tshark, "-n", "-r", str(CAP), "-Y", f"frame.number == {num}", "-V"],
+                          capture_output=True, text=True, check=True).stdout
+    lines = {ln.strip() for ln in text.splitlines()}
+    shows = [f.show for f in layers[0].walk()]
+    assert layers[0].show == "S1 Application Protocol"
+    assert any(s.startswith("procedureCode: ") for s in shows)
+    missing = [s for s in shows if s not in lines]
+    assert not missing, missing[:5]
+
+
+def test_works_inside_a_running_event_loop():
+    """pyshark's sync API calls run_until_complete: inside the TUI's loop that
+    would raise 'This event loop is already running' without the worker thread."""
+    from dissectors import tshark_bridge
+
+    async def in_app():
+        return tshark_bridge.decode_frame(CAP, 23)
+
+    layers = asyncio.run(in_app())
+    assert layers and layers[0].name == "s1ap"
+
+
+def test_decode_as_and_preferences_reach_tshark():
+    from dissectors import tshark_bridge
+    plain = tshark_bridge.decode_frame(CAP, 23)
+    forced = tshark_bridge.decode_frame(CAP, 23, decode_as=["sctp.ppi==18,m3ua"])
+    assert plain[0].name == "s1ap" and forced[0].name == "m3ua"
+    from sctpinspect.errors import UserError
+    with pytest.raises(UserError) as e:
+        tshark_bridge.decode_frame(CAP, 23, options=["nosuch.pref:1"])
+    assert "unknown preference" in str(e.value) and "\n" not in str(e.value)
