@@ -2,10 +2,20 @@
 
 The dissectors in ``dissectors/`` (M3UA, Diameter, WebRTC DCEP, third-party
 plugins) are chosen by PPID or port, or forced with ``--decode-as``; their
-tree becomes a top-level layer after ``sctp``, as in Wireshark's tree.  Only
-unfragmented messages (B and E bits both set, RFC 9260 3.3.1) are decoded
-here; fragmented ones are reassembled by the analysis stage (``streams``,
-TUI).  The hook runs only when the output needs it, so plain reads stay fast.
+tree becomes a top-level layer after ``sctp``, as in Wireshark's tree.  The
+hook runs only when the output needs it, so plain reads stay fast.
+
+Messages fragmented over several DATA/I-DATA chunks (B and E bits, RFC 9260
+3.3.1 and 6.9; RFC 8260 2.1) are decoded as Wireshark does with its default
+``sctp.reassembly:TRUE``: once, in the frame whose chunk completes the
+message.  The reassembly is the analysis stage's (:class:`Analyzer
+<sctpinspect.analysis.core.Analyzer>`, run here with ``annotate=False`` so it
+adds nothing to the trees; its ``on_message`` callback hands over the
+fragments' chunks).  The message bytes become ``pkt.buffers["Reassembled SCTP
+Message"]`` (Wireshark's name for that data source) and the layer's field
+offsets point into it, as tshark's do.  Unfragmented messages are decoded from
+every DATA chunk with B and E set, retransmissions included (tshark does the
+same), with frame offsets.
 """
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ from typing import Callable, Iterable
 from .analysis.hook import filter_names
 
 DATA, I_DATA = 0, 64
+BUFFER = "Reassembled SCTP Message"
 
 
 def payload_protocols() -> set[str]:
@@ -35,28 +46,96 @@ def needs_payload(fields: Iterable[str] | None = None, display_filter: str | Non
     return bool(prefixes & payload_protocols()) if prefixes else False
 
 
-def payload_hook(decode_as=None) -> Callable:
+def _payload_field(chunk):
+    for f in chunk.children or ():
+        if f.name == "sctpinspect.payload":
+            return f
+    return None
+
+
+def _ppid(chunk):
+    for f in chunk.children or ():
+        if f.name == "sctp.data_payload_proto_id":
+            return f.value
+    return None
+
+
+def _add_buffer(pkt, data: bytes) -> str:
+    if pkt.buffers is None:
+        pkt.buffers = {}
+    name, n = BUFFER, 1
+    while name in pkt.buffers:
+        n += 1
+        name = f"{BUFFER} ({n})"
+    pkt.buffers[name] = data
+    return name
+
+
+def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
     """A pipeline hook that appends the payload dissector's tree of every
-    complete message in the packet to ``pkt.layers`` (notes to ``pkt.notes``)."""
+    complete message in the packet to ``pkt.layers`` (notes to ``pkt.notes``):
+    unfragmented messages from their chunk, fragmented ones (``reassemble``)
+    in the frame that completes them."""
     from dissectors import dissect_payload
     payload_protocols()
+
+    completed: list = []
+    analyzer = None
+    if reassemble:
+        from .analysis.core import AnalysisOptions, Analyzer
+        # max_messages=0: keep no Message records (the hook only needs the callback)
+        analyzer = Analyzer(AnalysisOptions(annotate=False, max_messages=0))
+        analyzer.on_message = lambda pkt, msg, chunks: (
+            completed.append((msg, chunks)) if len(chunks) > 1 else None)
+
+    def reassembled(pkt) -> dict:
+        """{id(completing chunk): [(Message, chunks)]} for this packet."""
+        completed.clear()
+        saved = pkt.analysis          # an earlier analysis hook's result stays the packet's
+        analyzer.feed(pkt)
+        pkt.analysis = saved
+        if not completed:
+            return {}
+        order = {id(c): i for i, c in enumerate(pkt.chunks)}
+        at: dict = {}
+        for msg, chunks in completed:
+            # the message completed at its last chunk (in packet order) in this packet
+            last = max((c for c in chunks if id(c) in order), key=lambda c: order[id(c)],
+                       default=pkt.chunks[-1])
+            at.setdefault(id(last), []).append((msg, chunks))
+        return at
+
+    def dissect_reassembled(pkt, msg, chunks) -> None:
+        parts = []
+        for c in chunks:
+            f = _payload_field(c)
+            if f is None or f.value is None:
+                return                        # a fragment without bytes (truncated capture)
+            parts.append(bytes(f.value))
+        data = b"".join(parts)
+        if not data:
+            return
+        tree = dissect_payload(data, 0, msg.ppid, pkt.sport, pkt.dport, decode_as, pkt.notes)
+        if tree is None:
+            return
+        name = _add_buffer(pkt, data)
+        pkt.buffers.setdefault("layer:" + tree.name, name)
+        pkt.layers.append(tree)
 
     def hook(pkt) -> None:
         if pkt.sctp is None:
             return
+        at = reassembled(pkt) if analyzer is not None else {}
         for c in pkt.chunks:
-            if (c.type != DATA and c.type != I_DATA) or c.flags & 3 != 3:
+            if c.type != DATA and c.type != I_DATA:
                 continue
-            ppid, data = None, None
-            for f in c.children or ():
-                if f.name == "sctp.data_payload_proto_id":
-                    ppid = f.value
-                elif f.name == "sctpinspect.payload":
-                    data = f
-            if data is None or not data.length:
-                continue
-            tree = dissect_payload(bytes(data.value), data.offset, ppid, pkt.sport, pkt.dport,
-                                   decode_as, pkt.notes)
-            if tree is not None:
-                pkt.layers.append(tree)
+            if c.flags & 3 == 3:
+                data = _payload_field(c)
+                if data is not None and data.length:
+                    tree = dissect_payload(bytes(data.value), data.offset, _ppid(c), pkt.sport,
+                                           pkt.dport, decode_as, pkt.notes)
+                    if tree is not None:
+                        pkt.layers.append(tree)
+            for msg, chunks in at.get(id(c), ()):
+                dissect_reassembled(pkt, msg, chunks)
     return hook

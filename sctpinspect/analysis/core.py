@@ -402,6 +402,9 @@ class Analyzer:
         self._live: OrderedDict = OrderedDict()      # index -> assoc, LRU order
         self.evicted = Counter()     # what the caps dropped
         self.sctp_packets = 0
+        # called as on_message(pkt, Message, [DATA/I-DATA chunk Fields in order]) for each
+        # completed user message (sctpinspect.payload dissects the reassembled ones)
+        self.on_message = None
 
     # ------------------------------------------------------------------ public
     def feed(self, pkt: Packet) -> dict | None:
@@ -969,6 +972,8 @@ class Analyzer:
             self.evicted["messages"] += 1
         pkt.analysis.setdefault("messages", []).append(
             {"sid": msg.sid, "seq": msg.seq, "ppid": msg.ppid, "length": size, "frames": frames})
+        if self.on_message is not None:
+            self.on_message(pkt, msg, [f.chunk for f in frags])
 
     # -- SACK / NR-SACK (6.2, RFC 9260 3.3.4; NR-SACK: draft-tuexen-tsvwg-sctp-multipath)
     def _sack(self, pkt, assoc, data_sender, chunk) -> None:
