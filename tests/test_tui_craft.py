@@ -80,6 +80,12 @@ def test_craft_mode_shows_the_craft_kinds_and_hides_the_kernel_form():
             await pilot.pause()
             shown = [r.id for r in form.query(".craft-kind-row") if r.display]
             assert shown == [f"craft-row-{kind}"]
+        # back from another tab, keys go to the craft form, not the hidden kernel form
+        app.action_tab("packets")
+        await pilot.pause()
+        app.action_tab("send")
+        await pilot.pause()
+        assert app.focused.id == "craft-dest"
         # F7/F8 have nothing to act on in craft mode
         await pilot.press("f8")
         assert panel.last_error.startswith("craft mode sends single packets")

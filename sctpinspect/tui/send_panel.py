@@ -520,6 +520,14 @@ class SendPanel(Vertical):
         else:
             self._state("idle: fill in the peer and port, then F5")
 
+    def on_descendant_focus(self, event) -> None:
+        """In craft mode the kernel form is hidden: the app's tab switch focuses
+        #send-peer, which would take keys invisibly; the craft form gets them."""
+        w = event.widget
+        if self.crafting and (w.id == "send-bind" or any(
+                a.id == "send-kernel" for a in w.ancestors)):
+            self.query_one("#craft-dest", Input).focus()
+
     @on(Input.Changed, "#send-ppid")
     def _ppid_changed(self, event: Input.Changed) -> None:
         lab = self.query_one("#send-ppid-name", Label)
