@@ -11,7 +11,9 @@ Messages fragmented over several DATA/I-DATA chunks (B and E bits, RFC 9260
 message.  The reassembly is the analysis stage's (:class:`Analyzer
 <sctpinspect.analysis.core.Analyzer>`, run here with ``annotate=False`` so it
 adds nothing to the trees; its ``on_message`` callback hands over the
-fragments' chunks).  The message bytes become ``pkt.buffers["Reassembled SCTP
+fragments' chunks; it only sees packets with a fragment or a control chunk
+other than SACK/HEARTBEAT, which keeps its association tracking intact at a
+fraction of the cost).  The message bytes become ``pkt.buffers["Reassembled SCTP
 Message"]`` (Wireshark's name for that data source) and the layer's field
 offsets point into it, as tshark's do.  Unfragmented messages are decoded from
 every DATA chunk with B and E set, retransmissions included (tshark does the
@@ -24,6 +26,10 @@ from typing import Callable, Iterable
 from .analysis.hook import filter_names
 
 DATA, I_DATA = 0, 64
+# Chunks that change nothing the reassembly needs (association and direction
+# of a fragment, its pending TSNs): packets made only of these and of whole
+# (B+E) DATA/I-DATA chunks are not fed to the reassembling Analyzer.
+_NOT_FOR_REASSEMBLY = frozenset({3, 4, 5, 16})   # SACK, HEARTBEAT, HEARTBEAT ACK, NR-SACK
 BUFFER = "Reassembled SCTP Message"
 
 
@@ -53,11 +59,28 @@ def _payload_field(chunk):
     return None
 
 
-def _ppid(chunk):
-    for f in chunk.children or ():
-        if f.name == "sctp.data_payload_proto_id":
-            return f.value
-    return None
+def _user_data(pkt, chunk):
+    """(bytes, offset, buffer name or None) of a DATA/I-DATA chunk's user data, or None.
+
+    A well-formed chunk the decoder left unbuilt is read straight from the bytes
+    (RFC 9260 3.3.1: 16-byte DATA header; RFC 8260 2.1: 20-byte I-DATA header; the
+    chunk length excludes padding), so the hook does not build its subtree; any
+    other chunk gives the decoder's ``sctpinspect.payload`` field."""
+    bufname = None
+    data = pkt.record.data
+    if pkt.buffers:                       # SCTP inside a reassembled IP datagram
+        bufname = pkt.buffers.get("layer:sctp")
+        if bufname is not None:
+            data = pkt.buffers.get(bufname, data)
+    if getattr(chunk, "_build", None) is not None:
+        start = chunk.offset + (16 if chunk.type == DATA else 20)
+        end = chunk.offset + chunk.clen
+        if start < end <= len(data):
+            return bytes(data[start:end]), start, bufname
+    f = _payload_field(chunk)
+    if f is None or not f.length or f.value is None:
+        return None
+    return bytes(f.value), f.offset, bufname
 
 
 def _add_buffer(pkt, data: bytes) -> str:
@@ -108,7 +131,7 @@ def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
     def dissect_reassembled(pkt, msg, chunks) -> None:
         parts = []
         for c in chunks:
-            f = _payload_field(c)
+            f = _payload_field(c)         # earlier packets' chunks: their own bytes
             if f is None or f.value is None:
                 return                        # a fragment without bytes (truncated capture)
             parts.append(bytes(f.value))
@@ -125,16 +148,26 @@ def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
     def hook(pkt) -> None:
         if pkt.sctp is None:
             return
-        at = reassembled(pkt) if analyzer is not None else {}
+        at = {}
+        if analyzer is not None:
+            for c in pkt.chunks:
+                t = c.type
+                if (t == DATA or t == I_DATA) and c.flags & 3 != 3 \
+                        or t not in _NOT_FOR_REASSEMBLY and t != DATA and t != I_DATA:
+                    at = reassembled(pkt)
+                    break
         for c in pkt.chunks:
             if c.type != DATA and c.type != I_DATA:
                 continue
             if c.flags & 3 == 3:
-                data = _payload_field(c)
-                if data is not None and data.length:
-                    tree = dissect_payload(bytes(data.value), data.offset, _ppid(c), pkt.sport,
-                                           pkt.dport, decode_as, pkt.notes)
+                ud = _user_data(pkt, c)
+                if ud is not None:
+                    data, base, bufname = ud
+                    tree = dissect_payload(data, base, c.get("sctp.data_payload_proto_id"),
+                                           pkt.sport, pkt.dport, decode_as, pkt.notes)
                     if tree is not None:
+                        if bufname is not None:
+                            pkt.buffers.setdefault("layer:" + tree.name, bufname)
                         pkt.layers.append(tree)
             for msg, chunks in at.get(id(c), ()):
                 dissect_reassembled(pkt, msg, chunks)
