@@ -109,3 +109,28 @@ def test_decode_as_and_preferences_reach_tshark():
     with pytest.raises(UserError) as e:
         tshark_bridge.decode_frame(CAP, 23, options=["nosuch.pref:1"])
     assert "unknown preference" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_works_from_a_textual_app():
+    """The TUI case itself: a Textual app's handler (on Textual's own loop) asks
+    the bridge for a frame, synchronously and through a worker thread."""
+    from textual.app import App
+
+    from dissectors import tshark_bridge
+
+    class Probe(App):
+        got: dict = {}
+
+        async def on_mount(self) -> None:
+            self.got["sync"] = tshark_bridge.decode_frame(CAP, 23)
+            self.got["thread"] = await asyncio.to_thread(tshark_bridge.decode_frame, CAP, 24)
+            self.exit()
+
+    async def run():
+        app = Probe()
+        async with app.run_test() as pilot:
+            await pilot.pause()
+        return app.got
+
+    got = asyncio.run(run())
+    assert got["sync"][0].name == "s1ap" and got["thread"][0].name == "s1ap"
