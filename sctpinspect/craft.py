@@ -339,10 +339,13 @@ def _reply_of(pkt: Crafted, data: bytes, v6: bool) -> bool:
 
 
 def send_packet(pkt: Crafted, wait: float = 0.0, bind_src: str | None = None,
-                max_replies: int = 8) -> tuple[float, list[tuple[float, bytes]]]:
+                max_replies: int = 8, on_sent=None,
+                on_reply=None) -> tuple[float, list[tuple[float, bytes]]]:
     """Send ``pkt`` to ``pkt.dst`` and collect, for ``wait`` seconds, the replies:
     SCTP packets from that address to our ports, and ICMP/ICMPv6 errors
     quoting our packet.  Returns (send time, [(time, IP packet)]).
+    ``on_sent(time, ip_bytes)`` and ``on_reply(time, ip_bytes)``, when given,
+    are called as it happens (for a UI that shows replies while waiting).
 
     The packet leaves through an IPPROTO_RAW socket (IP header included) and
     replies are read from an AF_PACKET socket: a raw socket of protocol 132
@@ -362,6 +365,8 @@ def send_packet(pkt: Crafted, wait: float = 0.0, bind_src: str | None = None,
             tx.sendto(pkt.ip_bytes(), (pkt.dst, 0))
         except OSError as e:
             raise UserError(f"cannot send to {pkt.dst}: {e.strerror}") from None
+        if on_sent is not None:
+            on_sent(t0, pkt.ip_bytes())
         replies: list[tuple[float, bytes]] = []
         if rx is None:
             return t0, replies
@@ -379,6 +384,8 @@ def send_packet(pkt: Crafted, wait: float = 0.0, bind_src: str | None = None,
                 continue
             if _reply_of(pkt, data, v6):
                 replies.append((time.time(), data))
+                if on_reply is not None:
+                    on_reply(*replies[-1])
         return t0, replies
     finally:
         tx.close()

@@ -266,3 +266,48 @@ def test_no_raw_socket_permission_is_a_sentence(monkeypatch):
         assert not any("Traceback" in ln for ln in panel.log_lines)
         assert text_of(panel, "#send-state").startswith("craft: done")
     run_craft(body)
+
+
+KIND_FIELDS = ["ip.dst", "ipv6.dst", "sctp.srcport", "sctp.dstport", "sctp.verification_tag",
+               "sctp.chunk_type", "sctp.chunk_flags", "sctp.chunk_length",
+               "sctp.checksum.status", "sctp.abort_t_bit", "sctp.cause_code",
+               "sctp.cause_length", "sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_ssn",
+               "sctp.data_payload_proto_id", "sctp.data_u_bit", "data.data"]
+
+
+def test_form_values_reach_the_packet_for_every_kind(tmp_path, tshark):
+    """parse_craft_form -> craft_packet, without the app or the network: the
+    packets of the abort, data and chunk forms (IPv4 and IPv6) decoded by tshark."""
+    from sctpinspect import craft as K
+    from sctpinspect.lab.tshark import tshark_rows
+    from sctpinspect.tui.craft_panel import parse_craft_form
+    forms = [
+        {"kind": "abort", "dest": "[2001:db8::2]:5000", "sport": "40100", "vtag": "0xcafe",
+         "causes": "12:6279652e, 1:00030000", "t_bit": True},
+        {"kind": "data", "dest": "192.0.2.2:5001", "sport": "40101", "vtag": "7",
+         "data_tsn": "4000000000", "sid": "3", "ssn": "9", "ppid": "0x65", "unordered": True,
+         "payload": "68 65 6c 6c 6f", "payload_hex": True, "bad_checksum": True},
+        {"kind": "chunk", "dest": "192.0.2.2:5002", "sport": "40102", "vtag": "9",
+         "chunk_type": "0x7f", "chunk_flags": "0xa5", "value": "0001020304"},
+    ]
+    packets = [parse_craft_form(f).build() for f in forms]
+    assert [p.dst for p in packets] == ["2001:db8::2", "192.0.2.2", "192.0.2.2"]
+    pcap = tmp_path / "kinds.pcap"
+    K.write_pcap(str(pcap), [(0.0, p.ip_bytes()) for p in packets])
+    rows = [dict(zip(KIND_FIELDS, r)) for r in tshark_rows(pcap, KIND_FIELDS)]
+    abort, data, chunk = rows
+    # ABORT (RFC 9260 3.3.7) with two causes: User-Initiated Abort (12), Invalid
+    # Stream Identifier (1); T bit set
+    assert (abort["ipv6.dst"], abort["sctp.srcport"], abort["sctp.dstport"],
+            abort["sctp.verification_tag"], abort["sctp.chunk_type"],
+            abort["sctp.abort_t_bit"], abort["sctp.cause_code"], abort["sctp.cause_length"],
+            abort["sctp.checksum.status"]) == \
+        ("2001:db8::2", "40100", "5000", "0x0000cafe", "6", "1", "0x000c,0x0001", "8,8", "1")
+    # DATA (RFC 9260 3.3.1): U bit, chosen TSN/SID/SSN/PPID, payload from hex, bad CRC
+    assert (data["ip.dst"], data["sctp.verification_tag"], data["sctp.data_tsn_raw"],
+            data["sctp.data_sid"], data["sctp.data_ssn"], data["sctp.data_payload_proto_id"],
+            data["sctp.data_u_bit"], data["data.data"], data["sctp.checksum.status"]) == \
+        ("192.0.2.2", "0x00000007", "4000000000", "0x0003", "9", "101", "1", "68656c6c6f", "0")
+    # an unassigned chunk type with chosen flags and value (RFC 9260 3.2: length 4+5)
+    assert (chunk["sctp.chunk_type"], chunk["sctp.chunk_flags"], chunk["sctp.chunk_length"],
+            chunk["sctp.checksum.status"]) == ("127", "0xa5", "9", "1")

@@ -181,10 +181,9 @@ def send_crafted(crafted, wait: float, post) -> threading.Thread:
     def run():
         from .. import craft as K
         try:
-            t0, replies = K.send_packet(crafted, wait=wait)
-            post("sent", (t0, crafted.ip_bytes()))
-            for ts, data in replies:
-                post("reply", (ts, data))
+            _, replies = K.send_packet(crafted, wait=wait,
+                                       on_sent=lambda ts, data: post("sent", (ts, data)),
+                                       on_reply=lambda ts, data: post("reply", (ts, data)))
             if wait > 0 and not replies:
                 post("timeout", wait)
         except UserError as e:
