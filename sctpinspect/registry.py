@@ -123,6 +123,14 @@ def register_table(rows) -> None:
         register(*row)
 
 
+def load_core_fields() -> None:
+    """Register the frame, link, IP, SCTP and analysis fields now (their
+    modules declare them on import), for code that looks specs up before
+    anything decoded, such as the ``-T fields`` formatters."""
+    from .decode import frame  # noqa: F401  (imports link, ip and sctp)
+    from .analysis import fields  # noqa: F401
+
+
 def spec(name: str) -> FieldSpec | None:
     return FIELDS.get(name)
 

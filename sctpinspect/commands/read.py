@@ -163,7 +163,7 @@ def run(args) -> int:
     try:
         try:
             if fmt == "fields":
-                _run_fields(pipe, printer, buf, out, limit, shown)
+                _run_fields(pipe, printer, buf, out, limit, shown, not args.no_checksum)
             else:
                 _run_packets(pipe, args, buf, out, limit, shown)
         finally:
@@ -202,11 +202,15 @@ def _counts(pipe, shown: int, linktypes=()) -> str:
 _FLUSH = 2048
 
 
-def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
+def _run_fields(pipe, printer, buf, out, limit, counter, verify_checksum=True) -> None:
     append = buf.append
     line = printer.line
     if printer.opt.header or printer.opt.bom:
         append(printer.header() if printer.opt.header else "\ufeff")
+    if pipe.analyse is None and pipe.predicate is None:
+        from ..output.fastfields import write_fields
+        if write_fields(pipe, printer, buf, out, limit, counter, verify_checksum):
+            return
     n = 0
     for pkt, shown in pipe:
         if not shown:
@@ -225,6 +229,11 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
     from ..output.text import SummaryPrinter
     summary = SummaryPrinter(args.time_mode)
     fmt = args.format
+    if fmt == "text" and not args.verbose and pipe.analyse is None and pipe.predicate is None:
+        # Plain summary lines: clean frames go straight from bytes to text.
+        from ..output.fastsummary import write_summary
+        write_summary(pipe, summary, out, limit, counter, not args.no_checksum)
+        return
     if fmt == "json":
         from ..output.jsonout import packet_json
     elif args.verbose:
@@ -251,3 +260,4 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
         t.prev = pkt.record.ts_ns
         if limit is not None and n >= limit:
             break
+

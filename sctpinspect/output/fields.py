@@ -30,11 +30,11 @@ from ..errors import UserError
 # Fields tshark derives from the frame itself.  If the decoder's ``frame``
 # layer does not carry one of them, it is computed from the Record.
 _FRAME_FALLBACK = {
-    "frame.number": lambda pkt, ctx: pkt.record.number,
-    "frame.len": lambda pkt, ctx: pkt.record.wirelen,
-    "frame.cap_len": lambda pkt, ctx: len(pkt.record.data),
-    "frame.time_epoch": lambda pkt, ctx: "%d.%09d" % divmod(pkt.record.ts_ns, 1_000_000_000),
-    "frame.time_relative": lambda pkt, ctx: _rel(pkt.record.ts_ns - ctx.first_ts_ns),
+    "frame.number": lambda rec, ctx: rec.number,
+    "frame.len": lambda rec, ctx: rec.wirelen,
+    "frame.cap_len": lambda rec, ctx: len(rec.data),
+    "frame.time_epoch": lambda rec, ctx: "%d.%09d" % divmod(rec.ts_ns, 1_000_000_000),
+    "frame.time_relative": lambda rec, ctx: _rel(rec.ts_ns - ctx.first_ts_ns),
 }
 
 
@@ -176,6 +176,7 @@ class FieldsPrinter:
             raise UserError("-T fields needs at least one -e FIELD (e.g. -e frame.number -e sctp.data_tsn)")
         self.names = list(names)
         self.opt = options or FieldOptions()
+        registry.load_core_fields()      # the formatters below depend on the specs
         # name -> column indexes (a field may be asked for twice)
         self.index: dict[str, tuple] = {}
         for i, n in enumerate(self.names):
@@ -252,13 +253,50 @@ class FieldsPrinter:
         return found
 
     def line(self, pkt) -> str:
+        return self.format(self.collect(pkt), pkt.record)
+
+    def clean_formatter(self) -> Callable | None:
+        """A faster :meth:`format` for values that are all ints, bools or
+        bytes of their field's type (what ``fastfields`` reads from clean
+        frames): ``str`` itself formats the integer columns.  None unless the
+        options are the defaults (all occurrences, no quotes)."""
+        o = self.opt
+        if o.occurrence != "a" or o.quote:
+            return None
+        per_name = {n: (str if self.fmt[cols[0]] is _int_str else self.fmt[cols[0]])
+                    for n, cols in self.index.items()}
+        index = self.index
+        agg = o.aggregator
+        sep = o.separator
+        empty = self.empty
+        fallback = self.fallback
+        ctx = self.ctx
+
+        def format_clean(found: dict, rec) -> str:
+            if ctx.first_ts_ns is None:
+                ctx.first_ts_ns = rec.ts_ns
+            for i, name, fn in fallback:
+                if name not in found:
+                    found[name] = [fn(rec, ctx)]
+            out = empty.copy()
+            for name, vals in found.items():
+                f = per_name[name]
+                text = f(vals[0]) if len(vals) == 1 else agg.join(map(f, vals))
+                for i in index[name]:
+                    out[i] = text
+            return sep.join(out)
+
+        return format_clean
+
+    def format(self, found: dict, rec) -> str:
+        """The line of frame ``rec`` from its ``{name: [values]}`` (``found``
+        is completed with the frame fields the tree did not carry)."""
         ctx = self.ctx
         if ctx.first_ts_ns is None:
-            ctx.first_ts_ns = pkt.record.ts_ns
-        found = self.collect(pkt)
+            ctx.first_ts_ns = rec.ts_ns
         for i, name, fn in self.fallback:
             if name not in found:
-                found[name] = [fn(pkt, ctx)]
+                found[name] = [fn(rec, ctx)]
         o = self.opt
         occ = o.occurrence
         agg = o.aggregator
