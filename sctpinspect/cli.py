@@ -30,7 +30,9 @@ def _load(name: str):
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of all commands, or of the one command ``only`` (its
+    module alone is imported: start-up time counts on big reads)."""
     parser = argparse.ArgumentParser(
         prog="sctpinspect",
         description="Inspect SCTP (RFC 9260) traffic: decode pcap/pcapng files, capture live, "
@@ -40,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sctpinspect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else [only]:
         mod = _load(name)
         if mod is None:
             continue
@@ -57,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
         if _load("tui") is not None:
             argv.insert(0, "tui")
-    parser = build_parser()
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = build_parser(chosen)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
