@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import queue
 import threading
 from typing import Iterable
 
@@ -163,6 +164,10 @@ def _capture_class():
         def _get_tshark_version(self):
             return _version(self._get_tshark_path())
 
+        def _created_new_process(self, parameters, process, process_name="TShark"):
+            self.started = getattr(self, "started", []) + [process]
+            super()._created_new_process(parameters, process, process_name)
+
         async def _cleanup_subprocess(self, process):
             # After EOF tshark is exiting on its own: wait for asyncio's child
             # watcher to report it.  pyshark would kill() it at once, and
@@ -205,29 +210,48 @@ def _decode_as(entries: Iterable[str]) -> dict:
 
 def _run_batch(capture: str, frames: list[int], prefs: dict, decode_as: dict,
                result: dict) -> None:
-    """One tshark run through pyshark, in the calling (worker) thread's own loop."""
+    _run_filter(capture, "frame.number in {%s}" % ",".join(map(str, frames)), prefs,
+                decode_as, result.__setitem__)
+
+
+def _run_filter(capture: str, display_filter: str, prefs: dict, decode_as: dict,
+                emit, stop: threading.Event | None = None) -> None:
+    """One tshark run through pyshark, in the calling (worker) thread's own loop;
+    ``emit(frame, layers)`` for each packet, until ``stop`` is set."""
     from pyshark.capture.capture import TSharkCrashException
     loop = asyncio.new_event_loop()
     cap = None
     failed = None
+    it = None
     try:
         cap = _capture_class()(
-            capture, keep_packets=False, eventloop=loop,
-            display_filter="frame.number in {%s}" % ",".join(map(str, frames)),
+            capture, keep_packets=False, eventloop=loop, display_filter=display_filter,
             override_prefs=prefs or None, decode_as=decode_as or None)
-        for num, layers in cap:
+        it = iter(cap)
+        for num, layers in it:
             if num is not None:
-                result[num] = layers
+                emit(num, layers)
+            if stop is not None and stop.is_set():
+                break
     except TSharkCrashException:
         failed = cap
     finally:
-        if cap is not None:
-            try:
+        try:
+            if it is not None:
+                it.close()                    # stopped early: pyshark kills tshark here
+            if cap is not None:
                 cap.close()
-            except TSharkCrashException:
-                failed = cap
-            cap._running_processes.clear()   # nothing left for Capture.__del__ to close
-        loop.close()
+        except TSharkCrashException:
+            failed = cap
+        finally:
+            if cap is not None:
+                cap._running_processes.clear()   # nothing left for Capture.__del__
+                for proc in getattr(cap, "started", ()):
+                    transport = getattr(proc, "_transport", None)
+                    if transport is not None:
+                        transport.close()
+                loop.run_until_complete(asyncio.sleep(0))   # let the pipes say goodbye
+            loop.close()
     if failed is not None:
         raise UserError(f"tshark failed on {capture}: {_last_error(failed)}")
 
@@ -254,6 +278,78 @@ def _in_thread(fn, *args):
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+class FrameStream:
+    """tshark's payload layers of a whole capture, read in step with our own
+    pass over it (bulk for ``read -V``): one tshark run, started at once in a
+    worker thread, whose packets wait in a bounded queue, so memory stays
+    constant and tshark works while we decode.  :meth:`layers` must be asked
+    for increasing frame numbers.  ``display_filter`` limits the frames tshark
+    sends (default: frames with DATA or I-DATA chunks)."""
+
+    _END = object()
+
+    def __init__(self, capture, options: Iterable[str] = (), decode_as: Iterable[str] = (),
+                 display_filter: str = "sctp.chunk_type == 0 || sctp.chunk_type == 64",
+                 maxsize: int = 256):
+        capture = str(capture)
+        tshark_path()
+        prefs, das = _prefs(options), _decode_as(decode_as)
+        self._q: queue.Queue = queue.Queue(maxsize)
+        self._stop = threading.Event()
+        self._head = None
+        self._done = False
+
+        def put(item) -> None:
+            while not self._stop.is_set():
+                try:
+                    self._q.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        def work() -> None:
+            try:
+                _run_filter(capture, display_filter, prefs, das,
+                            lambda num, layers: put((num, layers)), self._stop)
+                put(self._END)
+            except BaseException as exc:  # noqa: BLE001 - raised in the reader's thread
+                put(exc)
+
+        self._thread = threading.Thread(target=work, name="sctpinspect-tshark-stream",
+                                        daemon=True)
+        self._thread.start()
+
+    def _next(self):
+        if self._done:
+            return None
+        item = self._q.get()
+        if item is self._END:
+            self._done = True
+            return None
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        return item
+
+    def layers(self, frame: int) -> list[Field]:
+        """tshark's payload layers of ``frame`` ([] if tshark sent none)."""
+        while self._head is None or self._head[0] < frame:
+            self._head = self._next()
+            if self._head is None:
+                return []
+        return self._head[1] if self._head[0] == frame else []
+
+    def close(self) -> None:
+        """Stop tshark (if still running) and the worker thread."""
+        self._stop.set()
+        try:
+            while True:
+                self._q.get_nowait()
+        except queue.Empty:
+            pass
+        self._thread.join(timeout=5)
 
 
 def decode_frames(capture, frames: Iterable[int], options: Iterable[str] = (),

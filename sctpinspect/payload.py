@@ -94,13 +94,31 @@ def _add_buffer(pkt, data: bytes) -> str:
     return name
 
 
-def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
+def payload_hook(decode_as=None, reassemble: bool = True, bridge=None,
+                 bridge_options=(), bridge_decode_as=()) -> Callable:
     """A pipeline hook that appends the payload dissector's tree of every
     complete message in the packet to ``pkt.layers`` (notes to ``pkt.notes``):
     unfragmented messages from their chunk, fragmented ones (``reassemble``)
-    in the frame that completes them."""
+    in the frame that completes them.
+
+    ``bridge``: the capture's path (or an object with ``layers(frame)``, such
+    as :class:`dissectors.tshark_bridge.FrameStream`): tshark, through
+    pyshark, decodes the same file alongside (one run, in step with ours), and
+    each frame that completes a message gets the layers tshark has and the
+    native dissectors do not (S1AP, NGAP, SCCP/TCAP above our M3UA...).  Their
+    offsets are frame offsets, or offsets into the packet's "Reassembled SCTP
+    Message" buffer when they lie outside every whole chunk's user data, as
+    in tshark.  ``hook.close()`` stops tshark early."""
     from dissectors import dissect_payload
     payload_protocols()
+
+    stream = None
+    if bridge is not None:
+        if hasattr(bridge, "layers"):
+            stream = bridge
+        else:
+            from dissectors.tshark_bridge import FrameStream
+            stream = FrameStream(bridge, options=bridge_options, decode_as=bridge_decode_as)
 
     completed: list = []
     analyzer = None
@@ -128,22 +146,41 @@ def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
             at.setdefault(id(last), []).append((msg, chunks))
         return at
 
-    def dissect_reassembled(pkt, msg, chunks) -> None:
+    def dissect_reassembled(pkt, msg, chunks) -> str | None:
+        """Dissect one reassembled message; the name of its buffer (if made)."""
         parts = []
         for c in chunks:
             f = _payload_field(c)         # earlier packets' chunks: their own bytes
             if f is None or f.value is None:
-                return                        # a fragment without bytes (truncated capture)
+                return None                   # a fragment without bytes (truncated capture)
             parts.append(bytes(f.value))
         data = b"".join(parts)
         if not data:
-            return
+            return None
         tree = dissect_payload(data, 0, msg.ppid, pkt.sport, pkt.dport, decode_as, pkt.notes)
-        if tree is None:
-            return
+        if tree is None and stream is None:
+            return None
         name = _add_buffer(pkt, data)
-        pkt.buffers.setdefault("layer:" + tree.name, name)
-        pkt.layers.append(tree)
+        if tree is not None:
+            pkt.buffers.setdefault("layer:" + tree.name, name)
+            pkt.layers.append(tree)
+        return name
+
+    def graft_tshark(pkt, whole: list, reassembled_buf: str | None) -> None:
+        native = {layer.name for layer in pkt.layers}
+        for layer in stream.layers(pkt.number):
+            if layer.name in native:
+                continue
+            pkt.layers.append(layer)
+            buf = reassembled_buf
+            for start, end, bufname in whole:
+                if start <= layer.offset < end:
+                    buf = bufname
+                    break
+            if buf is not None:
+                if pkt.buffers is None:
+                    pkt.buffers = {}
+                pkt.buffers.setdefault("layer:" + layer.name, buf)
 
     def hook(pkt) -> None:
         if pkt.sctp is None:
@@ -156,6 +193,9 @@ def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
                         or t not in _NOT_FOR_REASSEMBLY and t != DATA and t != I_DATA:
                     at = reassembled(pkt)
                     break
+        whole = []                        # (start, end, buffer) of whole messages' user data
+        reassembled_buf = None
+        messages = 0
         for c in pkt.chunks:
             if c.type != DATA and c.type != I_DATA:
                 continue
@@ -163,6 +203,8 @@ def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
                 ud = _user_data(pkt, c)
                 if ud is not None:
                     data, base, bufname = ud
+                    messages += 1
+                    whole.append((base, base + len(data), bufname))
                     tree = dissect_payload(data, base, c.get("sctp.data_payload_proto_id"),
                                            pkt.sport, pkt.dport, decode_as, pkt.notes)
                     if tree is not None:
@@ -170,5 +212,11 @@ def payload_hook(decode_as=None, reassemble: bool = True) -> Callable:
                             pkt.buffers.setdefault("layer:" + tree.name, bufname)
                         pkt.layers.append(tree)
             for msg, chunks in at.get(id(c), ()):
-                dissect_reassembled(pkt, msg, chunks)
+                messages += 1
+                reassembled_buf = dissect_reassembled(pkt, msg, chunks) or reassembled_buf
+        if stream is not None and messages:
+            graft_tshark(pkt, whole, reassembled_buf)
+
+    hook.close = stream.close if stream is not None and hasattr(stream, "close") \
+        else (lambda: None)
     return hook

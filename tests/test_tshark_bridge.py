@@ -134,3 +134,68 @@ def test_works_from_a_textual_app():
 
     got = asyncio.run(run())
     assert got["sync"][0].name == "s1ap" and got["thread"][0].name == "s1ap"
+
+
+# -- in bulk, alongside a read (payload_hook(bridge=...), for read -V / -T json) -----------
+def _hooked(path, frames, **kw):
+    from sctpinspect.decode import Decoder
+    from sctpinspect.payload import payload_hook
+    from sctpinspect.sources import open_capture
+    hook, dec, out = payload_hook(bridge=path, **kw), Decoder(), {}
+    try:
+        for rec in open_capture(path):
+            pkt = dec.decode(rec)
+            hook(pkt)
+            if rec.number in frames:
+                out[rec.number] = pkt
+            if rec.number >= max(frames):
+                break
+    finally:
+        hook.close()
+    return out
+
+
+def test_read_hook_grafts_tshark_layers_where_no_native_dissector(tshark):
+    from sctpinspect.output.jsonout import packet_json
+    from sctpinspect.output.tree import tree_text
+    rows = _frames_with(tshark, CAP, "s1ap.procedureCode", 3)
+    pkts = _hooked(CAP, {n for n, _ in rows})
+    for num, codes in rows:
+        pkt = pkts[num]
+        s1ap = [layer for layer in pkt.layers if layer.name == "s1ap"]
+        assert len(s1ap) == len(codes.split(","))
+        assert [_path_to(x, "s1ap.procedureCode")[-1].value for x in s1ap] == codes.split(",")
+        assert "procedureCode: " in tree_text(pkt) and '"s1ap"' in packet_json(pkt)
+        assert not (pkt.buffers or {}).get("layer:s1ap")         # frame offsets
+
+
+def test_read_hook_grafts_sccp_above_reassembled_native_m3ua(tshark):
+    """arkime m3ua_synthetic frame 66 completes a 2-fragment M3UA message: our
+    M3UA tree, then tshark's SCCP/TCAP/CAMEL, at offsets into the reassembled
+    message (tshark's data source "Reassembled SCTP Message")."""
+    from sctpinspect.payload import BUFFER
+    path = PUBLIC / "arkime/m3ua_synthetic.pcap"
+    pkt = _hooked(path, {66})[66]
+    names = [layer.name for layer in pkt.layers]
+    assert names[names.index("m3ua"):] == ["m3ua", "sccp", "tcap", "camel"]
+    sccp = pkt.layers[names.index("sccp")]
+    assert pkt.buffers["layer:sccp"] == BUFFER
+    msg_type = subprocess.run([tshark, "-n", "-r", str(path), "-Y", "frame.number == 66",
+                               "-T", "fields", "-e", "sccp.message_type"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    field = _path_to(sccp, "sccp.message_type")[-1]
+    # the offset names the byte of the reassembled message holding the value
+    assert pkt.buffers[BUFFER][field.offset] == int(msg_type, 0) == int(field.value, 0)
+    # M3UA Protocol Data: 8-byte common header + 4-byte tag/length + 12 bytes of
+    # OPC/DPC/SI/NI/MP/SLS (RFC 4666 3.3.1) before the SCCP message
+    assert sccp.offset == 24
+
+
+def test_stream_stops_tshark_early():
+    """Closing a stream that tshark has not finished (read -c N) ends tshark and
+    the worker thread instead of leaving them blocked on a full queue."""
+    from dissectors.tshark_bridge import FrameStream
+    stream = FrameStream(PUBLIC / "open5gs/testregistration.pcapng", maxsize=2)
+    assert [layer.name for layer in stream.layers(57)] == ["ngap"]
+    stream.close()
+    assert not stream._thread.is_alive()
