@@ -27,6 +27,11 @@ from .views import (ASSOC_COLUMNS, assoc_rows, diagnostics_text, flow_lines, mes
                     message_rows, stream_rows)
 from .widgets import ColumnHeader, HexPane, PacketList, braille_plot, hex_text
 
+STREAM_COLUMNS = ("from ep", "streams out", "sid", "msgs", "bytes", "ordered", "unordered",
+                  "ppids", "next SSN/MID", "missing", "late", "frames")
+MESSAGE_COLUMNS = ("from ep", "sid", "SSN/MID", "ppid", "U", "length", "frames", "TSNs",
+                   "complete in")
+
 HELP_TEXT = """\
 [b]sctpinspect — keys[/b]
 
@@ -117,6 +122,43 @@ class FilterInput(Input):
 
     def action_leave(self) -> None:
         self.app.query_one(PacketList).focus()
+
+
+class DeferredPane(TabPane):
+    """A tab pane whose widgets are mounted after the first screen, or when it opens.
+
+    Mounting every view up front (about a hundred widgets, half of them the
+    send panel's form) costs more CPU than the packet list itself: the first
+    screen is painted with the Packets view only, then these panes are
+    mounted (``mount_held``), at once if their tab is opened first.
+    """
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._held: list = []
+        self._mounting = None
+
+    def compose_add_child(self, widget) -> None:
+        self._held.append(widget)
+
+    def mount_held(self):
+        """Mount the held widgets (once); await the result to use them."""
+        if self._mounting is None:
+            held, self._held = self._held, []
+            self._mounting = self.mount_all(held)
+        return self._mounting
+
+
+class Table(DataTable):
+    """A DataTable that adds its ``columns`` ((key, label) pairs) when mounted."""
+
+    def __init__(self, columns, **kw):
+        super().__init__(**kw)
+        self._column_spec = list(columns)
+
+    def on_mount(self) -> None:
+        for key, label in self._column_spec:
+            self.add_column(label, key=key)
 
 
 class SctpCommands(Provider):
@@ -260,6 +302,8 @@ class SctpInspectApp(App):
         self._flow_rows: list = []
         self.started = time.perf_counter()
         self.first_screen_seconds: float | None = None
+        self._panes_mounted = False
+        self._detail_unanalysed = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -277,48 +321,44 @@ class SctpInspectApp(App):
                         yield Tree("packet", id="detail")
                         with VerticalScroll(id="hex-scroll"):
                             yield HexPane(id="hex")
-            with TabPane("2 Associations", id="assocs"):
-                yield DataTable(id="assoc-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("3 Streams", id="streams"):
+            with DeferredPane("2 Associations", id="assocs"):
+                yield Table(ASSOC_COLUMNS, id="assoc-table", cursor_type="row",
+                            zebra_stripes=True)
+            with DeferredPane("3 Streams", id="streams"):
                 yield Label("", id="streams-title")
                 with Vertical(id="streams-top"):
-                    yield DataTable(id="stream-table", cursor_type="row")
-                yield DataTable(id="msg-table", cursor_type="row")
+                    yield Table([(None, c) for c in STREAM_COLUMNS], id="stream-table",
+                                cursor_type="row")
+                yield Table([(None, c) for c in MESSAGE_COLUMNS], id="msg-table",
+                            cursor_type="row")
                 with Horizontal(id="streams-bottom"):
                     yield Tree("message", id="msg-tree")
                     with VerticalScroll(id="msg-hex-scroll"):
                         yield Static("", id="msg-hex")
-            with TabPane("4 Flow", id="flow"):
+            with DeferredPane("4 Flow", id="flow"):
                 yield Static("", id="flow-header")
                 yield OptionList(id="flow-list")
-            with TabPane("5 TSN graph", id="tsn"):
+            with DeferredPane("5 TSN graph", id="tsn"):
                 yield Static("", id="tsn-title")
                 yield Static("", id="tsn-plot")
-            with TabPane("6 Diagnostics", id="diag"):
+            with DeferredPane("6 Diagnostics", id="diag"):
                 with VerticalScroll():
                     yield Static("", id="diag-text")
-            with TabPane("7 Send", id="send"):   # issue 7: kernel SCTP send panel
+            with DeferredPane("7 Send", id="send"):   # issue 7: kernel SCTP send panel
                 from .send_panel import SendPanel
                 yield SendPanel(id="send-panel")
         yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        t = self.query_one("#assoc-table", DataTable)
-        for key, label in ASSOC_COLUMNS:
-            t.add_column(label, key=key)
-        st = self.query_one("#stream-table", DataTable)
-        for label in ("from ep", "streams out", "sid", "msgs", "bytes", "ordered", "unordered",
-                      "ppids", "next SSN/MID", "missing", "late", "frames"):
-            st.add_column(label)
-        mt = self.query_one("#msg-table", DataTable)
-        for label in ("from ep", "sid", "SSN/MID", "ppid", "U", "length", "frames",
-                      "TSNs", "complete in"):
-            mt.add_column(label)
+        import asyncio
+        loop = asyncio.get_running_loop()
         if self.live is not None:
             self.live.start()
             self.query_one(PacketList).follow = True
         else:
+            # the first records are shown as soon as they are indexed, not at the next tick
+            self.indexer.on_first_records = lambda: loop.call_soon_threadsafe(self._tick)
             self.indexer.start()
         # Background threads hold the GIL in pure-Python loops: switch more often
         # than the default 5 ms so that keys and repaints stay immediate.
@@ -353,6 +393,9 @@ class SctpInspectApp(App):
             self.first_screen_seconds = time.perf_counter() - self.started
             self.store.ui_ready.set()
         self._update_status()
+        cur = self.current_packet
+        if self._detail_unanalysed and cur is not None and cur.number <= self.store.analysed:
+            self.show_packet(cur.number - 1)
         active = self.query_one(TabbedContent).active
         if active == "assocs":
             self.refresh_assocs()
@@ -396,6 +439,8 @@ class SctpInspectApp(App):
             self.notify(f"cannot re-read frame {i + 1}: {e}", severity="error")
             return
         self.current_packet = pkt
+        # shown before the analysis pass reached it: shown again when it has
+        self._detail_unanalysed = i >= self.store.analysed and not self.store.live
         tree = self.query_one("#detail", Tree)
         tree.clear()
         tree.root.set_label(f"Frame {pkt.number}")
@@ -414,6 +459,14 @@ class SctpInspectApp(App):
                             f"{rule}{key}", data=(note, None))
         tree.root.expand()
         self.show_hex(pkt, 0, 0)
+        if not self._panes_mounted:
+            self._panes_mounted = True
+            self.call_after_refresh(self.mount_views)
+
+    def mount_views(self):
+        """Mount the other views' widgets (held back until the first screen is painted)."""
+        self._panes_mounted = True
+        return [p.mount_held() for p in self.query(DeferredPane)]
 
     def _add_field(self, parent, field, buf, expand=False) -> None:
         label = tree_line(field)
@@ -546,8 +599,13 @@ class SctpInspectApp(App):
         self.query_one(TabbedContent).active = name
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event) -> None:
+    async def _tab_activated(self, event) -> None:
         active = self.query_one(TabbedContent).active
+        pane = self.query_one(f"#{active}")
+        if isinstance(pane, DeferredPane):
+            await pane.mount_held()
+            if self.query_one(TabbedContent).active != active:
+                return          # another tab was chosen while this one was mounting
         if active == "assocs":
             self._assoc_sig = None
             self.refresh_assocs()

@@ -220,26 +220,33 @@ class PacketStore:
 
     def packet(self, i: int):
         """Decoded packet ``i`` (0-based), from the LRU or decoded now."""
-        p = self._packets.get_(i)
-        if p is None:
+        hit = self._packets.get_(i)
+        if hit is None:
             rec = self.record(i)
             p = self._decoder.decode(rec)     # the UI thread's own decoder
-            self._attach_analysis(p, i)
-            self._packets.put(i, p)
+            self._packets.put(i, [p, self._attach_analysis(p, i)])
+            return p
+        p, attached = hit
+        if not attached and i < self.analysed:
+            # decoded before the analysis pass reached it (the first screen is
+            # shown while it runs): add what the pass has learnt since
+            hit[1] = self._attach_analysis(p, i)
         return p
 
-    def _attach_analysis(self, p, i: int) -> None:
-        """What the analysis pass remembered about frame ``i`` (assoc, sender, transitions)."""
-        if p.sctp is None or i >= self.analysed:
-            return
+    def _attach_analysis(self, p, i: int) -> bool:
+        """What the analysis pass remembered about frame ``i`` (assoc, sender,
+        transitions); False when the pass has not reached it yet."""
+        if i >= self.analysed:
+            return False
         a = self.assoc[i]
-        if a < 0:
-            return
+        if p.sctp is None or a < 0:
+            return True
         from ..model import Field
         p.sctp.append(Field("sctp.assoc_index", a, p.sctp.offset, 0))
         p.analysis = {"assoc_index": a, "sender": self.senders[i] or None,
                       "transitions": self.transitions.get(i + 1, []),
                       "path_change": (i + 1) in self.path_changes}
+        return True
 
     def row(self, i: int):
         """(number, time, source, destination, assoc, chunks, info, kind) of frame ``i``."""
@@ -360,10 +367,11 @@ def make_row(store: PacketStore, i: int):
 class Indexer:
     """Runs the index and analysis passes of a file on a daemon thread."""
 
-    def __init__(self, store: PacketStore, analyse: bool = True, batch: int = 1000):
+    def __init__(self, store: PacketStore, analyse: bool = True, batch: int = 200):
         self.store = store
         self.analyse = analyse
-        self.batch = batch
+        self.batch = batch              # records in the child's first message (one screen)
+        self.on_first_records = None    # called (on this thread) when they arrived
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="tui-indexer", daemon=True)
         self.index_seconds = None
@@ -404,6 +412,7 @@ class Indexer:
                 msg = recv.recv()
                 if msg[0] == "chunk":
                     _, offs, ts, lts, ifs, n = msg
+                    first = not len(st)
                     with st.lock:
                         st.offsets.frombytes(offs)
                         st.ts.frombytes(ts)
@@ -412,6 +421,11 @@ class Indexer:
                         st.assoc.extend(array("i", [-1]) * n)
                         st.kinds.extend(bytes(n))
                         st.senders.extend(bytes(n))
+                    if first and n and self.on_first_records is not None:
+                        try:
+                            self.on_first_records()
+                        except RuntimeError:      # the UI's loop is closed
+                            pass
                 elif msg[0] == "error":
                     st.error = msg[1]
                 elif msg[0] == "done":
@@ -459,6 +473,12 @@ class Indexer:
 def _index_child(path: str, conn, first_batch: int) -> None:
     """Child process: index ``path`` and send ("chunk", offsets, ts, linktypes, ifaces, n)."""
     from ..errors import CaptureFileError
+    try:
+        # On a busy machine the UI process must win the CPU over this scan: the
+        # first screen needs only the first message.
+        os.nice(10)
+    except OSError:
+        pass
     from ..sources import open_capture
     offs, ts, lts, ifs = array("q"), array("q"), array("H"), array("H")
     batch = first_batch
@@ -475,7 +495,7 @@ def _index_child(path: str, conn, first_batch: int) -> None:
             ifs.append((rec.interface or 0) & 0xFFFF)
             if len(offs) >= batch:
                 flush()
-                batch = 50000
+                batch = 20000
         if offs:
             flush()
     except CaptureFileError as e:
