@@ -15,7 +15,7 @@ import functools
 import ipaddress
 import struct
 
-from sctpinspect.model import ERROR, NOTE, WARN, Field
+from sctpinspect.model import ERROR, LAZY_COLLECTORS, NOTE, WARN, Field, LazyField, _set_children
 from sctpinspect.registry import (BASE_DEC, BASE_HEX, FT_ABSOLUTE_TIME, FT_BOOLEAN, FT_BYTES,
                                   FT_INT32, FT_IPv4, FT_IPv6, FT_NONE, FT_PROTOCOL, FT_STRING,
                                   FT_UINT8, FT_UINT16, FT_UINT24, FT_UINT32, FT_UINT64,
@@ -217,6 +217,29 @@ def _add_flags(parent: Field, name: str, value: int, off: int, bits) -> None:
         f.add(bname, bool(value & mask), off, 1, show=_flag_line(mask, value, label))
 
 
+# AVP flags: their 8 one-bit children are 8 of the ~13 Fields an AVP makes, and
+# most readers (-T fields, filters on codes and values) never look at them, so
+# they are built on first access (model.LazyField); -T fields reads their
+# values through the collector without building them.
+def _build_avp_flags(field, build) -> None:
+    value, off = field.value, field.offset
+    _set_children(field, [Field(n, bool(value & m), off, 1, _flag_line(m, value, label))
+                          for n, label, m in _AVP_FLAG_BITS])
+
+
+_AVP_FLAG_NAMES = tuple(n for n, _l, _m in _AVP_FLAG_BITS)
+_AVP_FLAG_MASKS = tuple(m for _n, _l, m in _AVP_FLAG_BITS)
+_AVP_FLAGS_BUILD = (None, _build_avp_flags)
+
+
+def _collect_avp_flags(field, build, want):
+    v = field.value
+    return _AVP_FLAG_NAMES, [bool(v & m) for m in _AVP_FLAG_MASKS], None
+
+
+LAZY_COLLECTORS[_build_avp_flags] = _collect_avp_flags
+
+
 def _decode_value(avp: Field, name: str, typ: str, data: bytes, off: int, ln: int,
                   base: int, notes: list, depth: int) -> None:
     fname = f"diameter.{name}"
@@ -291,7 +314,7 @@ def _avps(parent: Field, data: bytes, pos: int, end: int, base: int, notes: list
         name, typ = AVP_BY_KEY.get((code, vendor), (None, None))
         avp.add("diameter.avp.code", code, base + pos, 4,
                 show=f"AVP Code: {code} {name or 'Unknown'}")
-        _add_flags(avp, "diameter.avp.flags", flags, base + pos + 4, _AVP_FLAG_BITS)
+        avp.append(LazyField("diameter.avp.flags", flags, base + pos + 4, 1, _AVP_FLAGS_BUILD))
         avp.add("diameter.avp.len", alen, base + pos + 5, 3)
         if vendor_bit:
             if end - pos < 12:

@@ -284,3 +284,57 @@ def test_bridge_without_tshark_is_one_line_user_error(monkeypatch):
     with pytest.raises(UserError) as e:
         tshark_bridge.decode_frame(PUBLIC / "open5gs/testattach.pcapng", 23)
     assert "tshark is not installed" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_diameter_lazy_avp_flags_collector_equals_built_tree():
+    """AVP flag bits are built on demand; -T fields reads them through the
+    collector (model.LAZY_COLLECTORS), which must give the built fields' names
+    and values (RFC 6733 4.1: V 0x80, M 0x40, P 0x20, 5 reserved bits)."""
+    from sctpinspect.model import LAZY_COLLECTORS, LazyField
+    cap = PUBLIC / "magma/gx_gy_combined_05_210505_133111-1.pcapng"
+    checked = 0
+    for num, ppid, sport, dport, payload, base in complete_data_chunks(cap):
+        tree = dissect_payload(payload, base, ppid, sport, dport)
+        if tree is None or tree.name != "diameter":
+            continue
+        stack = [tree]
+        while stack:
+            f = stack.pop()
+            if isinstance(f, LazyField) and f._build is not None:
+                names, values, tail = LAZY_COLLECTORS[f._build[1]](f, f._build, set())
+                built = f.children
+                assert tail is None
+                assert list(names) == [c.name for c in built]
+                assert values == [c.value for c in built]
+                assert values[:3] == [bool(f.value & 0x80), bool(f.value & 0x40),
+                                      bool(f.value & 0x20)]
+                checked += 1
+            else:
+                stack.extend(f.children or ())
+    assert checked > 100
+
+
+def test_diameter_fields_output_reads_lazy_flags_like_the_built_tree():
+    """read -T fields (FieldsPrinter.collect, through the collectors) gives the
+    AVP flag values a full walk of the built tree gives."""
+    from sctpinspect.decode import Decoder
+    from sctpinspect.output.fields import FieldOptions, FieldsPrinter
+    from sctpinspect.payload import payload_hook
+    from sctpinspect.sources import open_capture
+    names = ["diameter.flags.vendorspecific", "diameter.flags.mandatory",
+             "diameter.avp.flags.protected", "diameter.avp.code"]
+    printer = FieldsPrinter(names, FieldOptions.parse([]))
+    hook, dec, n = payload_hook(), Decoder(), 0
+    for rec in open_capture(PUBLIC / "magma/gx_gy_combined_05_210505_133111-1.pcapng"):
+        pkt = dec.decode(rec)
+        hook(pkt)
+        got = printer.collect(pkt)
+        want: dict = {}
+        for layer in pkt.layers:
+            if layer.name == "diameter":
+                for f in layer.walk():
+                    if f.name in names:
+                        want.setdefault(f.name, []).append(f.value)
+        assert got == want, rec.number
+        n += bool(want)
+    assert n > 20
