@@ -130,7 +130,7 @@ def fast_collector(index: dict, verify_checksum: bool = True) -> Callable | None
             sport, dport, vtag, csum = _COMMON(buf, s)
             put(common_plan, (sport, dport, vtag, sport, dport, csum,
                               1 if verify_checksum else 2))
-        for off, ctype, flags, clen, pad_end, _text in chunks:
+        for off, ctype, flags, clen, pad_end in chunks:
             cend = off + clen
             names, p = shapes[ctype, pad_end > cend]
             if p:

@@ -144,6 +144,23 @@ def sctp_span(rec, verify_checksum: bool = True):
     SCTP headers and the end of the SCTP packet -- when the frame is a whole
     SCTP packet in IPv4 without options, not a fragment, with at least one
     chunk header and a CRC32c that verifies (unless not asked to); else None."""
+    r = clean_frame(rec, verify_checksum, None, None, True)
+    return r if r is None else (rec.data, r[0], r[0] + 20, r[1])
+
+
+def clean_frame(rec, verify_checksum: bool = True, ppids=None, layout: list | None = None,
+                header_only: bool = False):
+    """``(ip, pend, texts)`` for a clean SCTP frame, else None.
+
+    ``ip`` is the offset of the IPv4 header (the SCTP header follows it at
+    ``ip + 20``), ``pend`` the end of the SCTP packet, ``texts`` the summary
+    text of each chunk; ``layout``, when given, receives ``(offset, type,
+    flags, length, padded end)`` per chunk.  Clean: a whole SCTP packet in
+    IPv4 without options, not a fragment, at least one chunk header, a
+    CRC32c that verifies (unless ``verify_checksum`` is false), and only
+    chunks the decoder would add no note to.  One function, not two, on
+    purpose: it is the per-frame cost of ``read``.
+    """
     buf = rec.data
     lt = rec.linktype
     if lt == 1:                          # Ethernet II, the common case, without a lookup
@@ -171,13 +188,8 @@ def sctp_span(rec, verify_checksum: bool = True):
     # one call over a joined copy is cheaper than three over views.
     if verify_checksum and _crc(buf[s:s + 8] + _ZERO4 + buf[s + 12:pend]) != _U32LE(buf, s + 8)[0]:
         return None                      # bad, zero or Adler-32: the general path marks it
-    return buf, ip, s, pend
-
-
-def clean_chunks(buf, s, pend, ppids=None) -> list | None:
-    """The chunks of the SCTP packet ``buf[s:pend]`` as ``(offset, type,
-    flags, length, padded end, summary text)`` when every one is clean (the
-    decoder would add no note), else None."""
+    if header_only:
+        return ip, pend, None
     if ppids is None:
         ppids = _PPID_TEXT
     out = []
@@ -210,10 +222,12 @@ def clean_chunks(buf, s, pend, ppids=None) -> list | None:
                 text = fn(buf, off, clen, flags)
             if text is None:
                 return None
-        out.append((off, ctype, flags, clen, pad_end, text))
+        out.append(text)
+        if layout is not None:
+            layout.append((off, ctype, flags, clen, pad_end))
         off = pad_end
         if off >= pend:
-            return out
+            return ip, pend, out
         if pend - off < 4:
             return None                  # bytes after the last chunk: a note
 
@@ -226,25 +240,23 @@ def fast_line(printer, verify_checksum: bool = True) -> Callable:
     or free variables, not attribute lookups.
     """
     tm = printer.time
+    relative = tm.mode == "r"
     heads: dict[bytes, str] = {}
     ppids = dict(_PPID_TEXT)
 
     def line(rec):
-        span = sctp_span(rec, verify_checksum)
-        if span is None:
+        r = clean_frame(rec, verify_checksum, ppids)
+        if r is None:
             return None
-        buf, ip, s, pend = span
-        chunks = clean_chunks(buf, s, pend, ppids)
-        if chunks is None:
-            return None
+        ip, _pend, chunks = r
+        buf = rec.data
         if len(chunks) == 1:
-            text = chunks[0][5]
+            text = chunks[0]
         else:                            # runs of identical texts fold as SummaryPrinter._chunks
             parts = []
             prev = None
             run = 0
-            for c in chunks:
-                t = c[5]
+            for t in chunks:
                 if t == prev:
                     run += 1
                     continue
@@ -254,7 +266,7 @@ def fast_line(printer, verify_checksum: bool = True) -> Callable:
                 run = 1
             parts.append(prev if run == 1 else "%s x%d" % (prev, run))
             text = " ".join(parts)
-        key = buf[ip + 12:s + 8]         # addresses, ports, vtag
+        key = buf[ip + 12:ip + 28]       # addresses, ports, vtag
         head = heads.get(key)
         if head is None:
             sport, dport, vtag = _PORTS_VTAG(key, 8)
@@ -263,7 +275,7 @@ def fast_line(printer, verify_checksum: bool = True) -> Callable:
                 heads.clear()
             heads[key] = head
         ns = rec.ts_ns - tm.first
-        if ns >= 0 and tm.mode == "r":
+        if ns >= 0 and relative:
             sec, frac = divmod(ns, 1_000_000_000)
             return "%5d %4d.%06d %s %s" % (rec.number, sec, frac // 1000, head, text)
         return "%5d %11s %s %s" % (rec.number, tm.format(rec.ts_ns), head, text)
@@ -272,14 +284,11 @@ def fast_line(printer, verify_checksum: bool = True) -> Callable:
 
 
 def clean_sctp(rec, verify_checksum: bool = True):
-    """``(buf, s, pend, chunks)`` of a clean SCTP frame (see :func:`sctp_span`
-    and :func:`clean_chunks`), else None."""
-    span = sctp_span(rec, verify_checksum)
-    if span is None:
-        return None
-    buf, _ip, s, pend = span
-    chunks = clean_chunks(buf, s, pend)
-    return None if chunks is None else (buf, s, pend, chunks)
+    """``(buf, s, pend, layout)`` of a clean SCTP frame (see
+    :func:`clean_frame`), else None."""
+    layout: list = []
+    r = clean_frame(rec, verify_checksum, None, layout)
+    return None if r is None else (rec.data, r[0] + 20, r[1], layout)
 
 
 def _shutdown_complete(buf, off, pend) -> str | None:
@@ -310,11 +319,12 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
     buf: list[str] = []
     append = buf.append
     frames = sctp = icmp = n = 0
+    delta = tm.mode == "d"                # the only mode that reads the previous frame's time
     try:
         for rec in pipe.records:
             if on_record is not None:
                 on_record(rec)
-            if tm.first is None:
+            if frames == 0 and tm.first is None:
                 tm.first = rec.ts_ns
             frames += 1
             try:
@@ -333,7 +343,8 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
                 text = general(pkt)
             else:
                 sctp += 1
-            tm.prev = rec.ts_ns
+            if delta:
+                tm.prev = rec.ts_ns
             append(text)
             n += 1
             if n & 2047 == 0:
