@@ -46,7 +46,7 @@ def needs_payload(fields: Iterable[str] | None = None, display_filter: str | Non
     if verbose or decode_as:
         return True
     names = [*(fields or ()), *filter_names(display_filter)]
-    prefixes = {n.split(".")[0] for n in names if "." in n}
+    prefixes = {n.split(".")[0] for n in names}     # "m3ua" alone is a protocol field too
     prefixes -= {"frame", "eth", "vlan", "sll", "ip", "ipv6", "udp", "icmp", "icmpv6", "sctp",
                  "sctpinspect"}
     return bool(prefixes & payload_protocols()) if prefixes else False

@@ -235,3 +235,18 @@ def test_reassembly_can_be_left_out():
         if rec.number == 66:
             assert not [l for l in pkt.layers if l.name == "m3ua"]
             assert pkt.buffers is None
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("flt", ["m3ua", "m3ua contains 09:00:03:07",
+                                 "m3ua.protocol_data_opc == 600"])
+def test_filters_on_m3ua_select_tshark_frames(flt, tshark):
+    """Bare protocol names and `contains` on the layer's bytes, including the
+    reassembled message of frame 66 (its bytes are the reassembly buffer's)."""
+    path = str(PUBLIC / "arkime/m3ua_synthetic.pcap")
+    ref = subprocess.run([tshark, "-n", "-r", path, *REASSEMBLY, "-Y", flt, "-T", "fields",
+                          "-e", "frame.number"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    ours = _ours(path, "-Y", flt, "-T", "fields", "-e", "frame.number")
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.split() == ref and "66" in ref
