@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import struct
 
-from sctpinspect.model import CHAT, ERROR, NOTE, WARN, Field
+from sctpinspect.model import (CHAT, ERROR, LAZY_COLLECTORS, NOTE, WARN, Field, LazyField,
+                               _set_children, _set_show)
 from sctpinspect.registry import (BASE_DEC, BASE_HEX, BASE_NONE, FT_BYTES, FT_NONE,
                                   FT_PROTOCOL, FT_STRING, FT_UINT8, FT_UINT16, FT_UINT24,
                                   FT_UINT32, register_table)
@@ -263,6 +264,55 @@ PARAMETERS = {
 
 MAX_NESTING = 4
 
+# Protocol Data (RFC 4666 3.3.1), the parameter of nearly every M3UA message on
+# the wire: when well formed (routing label complete, inside the message) its
+# subtree is built on first access (model.LazyField), and -T fields reads its
+# values through the collector, so `-e m3ua.protocol_data_opc` makes 2 Fields
+# per message instead of 12.  The tree it builds is the eager path's.
+_PD = struct.Struct("!HHIIBBBB")
+_PD_NAMES = ("m3ua.parameter_tag", "m3ua.parameter_length", "m3ua.protocol_data_opc",
+             "m3ua.protocol_data_dpc", "m3ua.protocol_data_si", "m3ua.protocol_data_ni",
+             "m3ua.protocol_data_mp", "m3ua.protocol_data_sls")
+_PD_SHAPES = {(u, p): _PD_NAMES + (("sctpinspect.m3ua.user_data",) if u else ())
+              + (("m3ua.parameter_padding",) if p else ()) for u in (0, 1) for p in (0, 1)}
+_PD_TAG_SHOW = "Parameter Tag: Protocol data (528)"
+
+
+def _build_protocol_data(p, build) -> None:
+    _, _, data, pos, plen, pad_end, base = build
+    tag, _, opc, dpc, si, ni, mp, sls = _PD.unpack_from(data, pos)
+    b = base + pos
+    kids = [Field("m3ua.parameter_tag", tag, b, 2, _PD_TAG_SHOW),
+            Field("m3ua.parameter_length", plen, b + 2, 2),
+            Field("m3ua.protocol_data_opc", opc, b + 4, 4),
+            Field("m3ua.protocol_data_dpc", dpc, b + 8, 4),
+            Field("m3ua.protocol_data_si", si, b + 12, 1),
+            Field("m3ua.protocol_data_ni", ni, b + 13, 1),
+            Field("m3ua.protocol_data_mp", mp, b + 14, 1),
+            Field("m3ua.protocol_data_sls", sls, b + 15, 1)]
+    vend = pos + plen
+    if plen > 16:
+        kids.append(Field("sctpinspect.m3ua.user_data", data[pos + 16:vend], b + 16, plen - 16))
+    if pad_end > vend:
+        kids.append(Field("m3ua.parameter_padding", data[vend:pad_end], base + vend,
+                          pad_end - vend))
+    _set_children(p, kids)
+
+
+def _collect_protocol_data(p, build, want):
+    _, _, data, pos, plen, pad_end, base = build
+    vend = pos + plen
+    values = list(_PD.unpack_from(data, pos))
+    values[1] = plen
+    if plen > 16:
+        values.append(data[pos + 16:vend])
+    if pad_end > vend:
+        values.append(data[vend:pad_end])
+    return _PD_SHAPES[plen > 16, pad_end > vend], values, None
+
+
+LAZY_COLLECTORS[_build_protocol_data] = _collect_protocol_data
+
 
 def _parameters(parent: Field, data: bytes, pos: int, end: int, base: int, notes: list,
                 depth: int = 0) -> None:
@@ -273,6 +323,25 @@ def _parameters(parent: Field, data: bytes, pos: int, end: int, base: int, notes
                       base + pos, end - pos, f"{RFC} 3.2")
             return
         tag, plen = _TLV.unpack_from(data, pos)
+        if tag == 0x0210 and plen >= 16 and pos + plen <= end:
+            padded = (plen + 3) & ~3
+            pad_end = min(pos + padded, end)
+            vend = pos + plen
+            p = LazyField("sctpinspect.m3ua.parameter", tag, base + pos, pad_end - pos,
+                          (None, _build_protocol_data, data, pos, plen, pad_end, base))
+            _set_show(p, f"Protocol data (SS7 message of {plen - 16} bytes)")
+            parent.append(p)
+            if pad_end > vend:
+                if any(data[vend:pad_end]):
+                    protocol_note(notes, "sctpinspect.m3ua.padding_nonzero",
+                                  "parameter padding is not zero", base + vend, pad_end - vend,
+                                  f"{RFC} 3.2", severity=NOTE)
+            elif pos + padded > end and vend == end and padded != plen:
+                protocol_note(notes, "sctpinspect.m3ua.padding_missing",
+                              "last parameter is not padded to a multiple of 4 bytes",
+                              base + vend, 0, f"{RFC} 3.2", severity=NOTE)
+            pos += padded
+            continue
         entry = PARAMETERS.get(tag)
         pname = entry[0] if entry else "Unknown parameter"
         padded = (plen + 3) & ~3
