@@ -169,3 +169,44 @@ def test_mutated_clean_frames(mix_capture):
     assert fast == slow
     assert 0.1 * len(mutated) < taken < 0.9 * len(mutated)   # many stay clean, many do not
     assert _fields_compare(mutated, ALL_NAMES) > 0
+
+
+# --- worker processes (output/workers.py) ------------------------------------
+
+def _read(*args):
+    return subprocess.run([sys.executable, "-m", "sctpinspect", "read", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_workers_print_what_one_process_prints(mix_capture, monkeypatch):
+    import sctpinspect.output.workers as W
+    monkeypatch.setattr(W, "BATCH", 500)     # many batches, round robin over the workers
+    records = list(_records(mix_capture))
+    for workers in (1, 3):
+        for verify in (True, False):
+            pipe = Pipeline(iter(records), DecodeOptions(verify_checksum=verify))
+            out = io.StringIO()
+            shown = [0]
+            write_summary(pipe, SummaryPrinter("r"), out, None, shown, verify, workers)
+            slow, _fast, _ = _summary_both(records, verify)
+            assert out.getvalue().splitlines() == slow
+            assert shown[0] == len(slow) and pipe.frames == len(records)
+
+
+def test_workers_on_the_command_line(mix_capture, tmp_path):
+    one = _read("--workers", 0, mix_capture)
+    two = _read("--workers", 2, mix_capture)
+    assert one.returncode == two.returncode == 0
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    # -c stops early and the workers with it
+    c = _read("--workers", 2, "-c", 10, mix_capture)
+    assert c.returncode == 0 and c.stdout.splitlines() == one.stdout.splitlines()[:10]
+    # a file cut in the middle of a record: every good line, then the error, exit 1
+    data = mix_capture.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:len(data) * 2 // 3])
+    a, b = _read("--workers", 0, cut), _read("--workers", 2, cut)
+    assert a.returncode == b.returncode == 1
+    assert b.stdout == a.stdout and b.stderr == a.stderr and "truncated record" in b.stderr
+    bad = _read("--workers", -1, mix_capture)
+    assert bad.returncode == 2 and "--workers -1" in bad.stderr and "Traceback" not in bad.stderr

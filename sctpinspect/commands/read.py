@@ -90,6 +90,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not verify CRC32c checksums (faster; checksum status 'unverified')")
     p.add_argument("--udp-port", type=int, action="append", metavar="N",
                    help="UDP port carrying SCTP over UDP, RFC 6951 (default 9899; repeatable)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="make the summary lines of a big file in N worker processes besides "
+                        "this one (default: one per CPU, at most 4, for a file of 16 MiB or "
+                        "more on a machine with 2 or more CPUs, else 0; 0 = never). Only the plain summary with the "
+                        "default time column uses them; the output is the same")
     p.add_argument("--no-progress", action="store_true",
                    help="never show the progress bar (it appears only for long reads, "
                         "on a terminal, when stdout is redirected)")
@@ -116,6 +121,8 @@ def run(args) -> int:
     from ..output.progress import ReadProgress
     from ..pipeline import Pipeline, compile_display_filter, open_records, stderr_line
 
+    if args.workers is not None and not 0 <= args.workers <= 64:
+        raise UserError(f"--workers {args.workers}: use a number from 0 to 64")
     if args.count is not None and args.count < 1:
         raise UserError(f"-c {args.count}: the packet count must be at least 1")
     fmt = args.format
@@ -232,7 +239,9 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
     if fmt == "text" and not args.verbose and pipe.analyse is None and pipe.predicate is None:
         # Plain summary lines: clean frames go straight from bytes to text.
         from ..output.fastsummary import write_summary
-        write_summary(pipe, summary, out, limit, counter, not args.no_checksum)
+        from ..output.workers import default_workers
+        workers = default_workers(args.file) if args.workers is None else args.workers
+        write_summary(pipe, summary, out, limit, counter, not args.no_checksum, workers)
         return
     if fmt == "json":
         from ..output.jsonout import packet_json

@@ -300,7 +300,7 @@ def _shutdown_complete(buf, off, pend) -> str | None:
 
 
 def write_summary(pipe, printer, out, limit: int | None, shown: list,
-                  verify_checksum: bool = True) -> None:
+                  verify_checksum: bool = True, workers: int = 0) -> None:
     """Write the summary lines of ``pipe``'s records (SCTP frames and ICMP
     errors quoting SCTP) to ``out``, counting frames in ``pipe`` like
     :meth:`~sctpinspect.pipeline.Pipeline.__iter__` and lines in
@@ -310,6 +310,8 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
     checks).  Clean frames take :func:`fast_line`; the others are decoded by
     ``pipe.decoder`` and printed by ``printer`` as usual.  One loop, locals
     only: this is the whole per-frame cost of ``read`` besides the source.
+    With ``workers`` (relative time column only), the clean frames' lines
+    are made by that many processes (:mod:`~sctpinspect.output.workers`).
     """
     fast = fast_line(printer, verify_checksum)
     decode = pipe.decoder.decode
@@ -320,17 +322,18 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
     append = buf.append
     frames = sctp = icmp = n = 0
     delta = tm.mode == "d"                # the only mode that reads the previous frame's time
+    if workers and tm.mode == "r":
+        from .workers import texts
+        pairs = texts(pipe.records, verify_checksum, workers, fast)
+    else:
+        pairs = _local(pipe.records, fast, tm)
     try:
-        for rec in pipe.records:
+        for rec, text in pairs:
             if on_record is not None:
                 on_record(rec)
             if frames == 0 and tm.first is None:
                 tm.first = rec.ts_ns
             frames += 1
-            try:
-                text = fast(rec)
-            except Exception:            # never: but the decoder is the safe way out
-                text = None
             if text is None:
                 pkt = decode(rec)
                 if pkt.sctp is not None:
@@ -353,9 +356,22 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
             if limit is not None and n >= limit:
                 break
     finally:                             # also when the file turns out damaged
+        pairs.close()                    # stops the workers, if any (-c, an error)
         if buf:
             out.write("\n".join(buf) + "\n")
         pipe.frames += frames
         pipe.sctp += sctp
         pipe.icmp += icmp
         shown[0] = n
+
+
+def _local(records, fast, tm):
+    """``(record, line or None)`` made in this process."""
+    for rec in records:
+        if tm.first is None:             # fast_line reads the time origin
+            tm.first = rec.ts_ns
+        try:
+            text = fast(rec)
+        except Exception:                # never: but the decoder is the safe way out
+            text = None
+        yield rec, text
