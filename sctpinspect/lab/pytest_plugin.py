@@ -165,7 +165,7 @@ class _Shard:
         # read over 9p by an emulated CPU (hypothesis' plugin alone costs ~30 s).
         inner = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                  "-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:xdist.looponfail",
-                 "-p", "no:benchmark",
+                 "-p", "no:benchmark", "-p", "no:textual-snapshot", "-p", "no:syrupy",
                  "-o", "addopts=", "--rootdir", repo, "-rs", "--durations=0", *self.nodeids]
         with open(script, "w") as f:
             f.write("set -u\n")
