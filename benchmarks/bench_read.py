@@ -7,13 +7,15 @@
    capture of N frames with a realistic SCTP mix (gen_capture.py);
 2. runs, on that same file, each command with stdout to /dev/null:
 
-   * ``sctpinspect read FILE``                          (summary lines)
+   * ``sctpinspect read --workers 0 FILE``              (summary lines, one process)
+   * ``sctpinspect read FILE``                          (summary lines, worker processes)
    * ``sctpinspect read -T fields -e <31 fields> FILE``
    * ``tshark -r FILE``                                 (summary lines)
    * ``tshark -r FILE -o sctp.relative_tsns:FALSE -T fields -e <same fields>``
 
-   reporting wall time, packets per second and peak RSS of the child
-   (``/usr/bin/time -f %M``), plus CPU seconds (user+sys, ``os.wait4``);
+   reporting wall time, packets per second (wall and CPU) and peak RSS of the child
+   (``/usr/bin/time -f %M``), plus CPU seconds (user+sys, ``os.wait4``: the
+   worker processes' time included);
    ``--baseline DIR`` adds the summary and fields reads of an older version
    (DIR holds its ``sctpinspect`` package, e.g. ``git archive <commit>
    sctpinspect | tar -x -C DIR``), so before/after figures come from one run;
@@ -126,8 +128,9 @@ def main(argv=None) -> int:
     efields = [x for f in FIELDS for x in ("-e", f)]
     py = [sys.executable, "-m", "sctpinspect", "read", "--no-progress"]
     runs = [
-        ("sctpinspect read (summary)", py + [path]),
-        ("sctpinspect read --no-checksum (summary)", py + ["--no-checksum", path]),
+        ("sctpinspect read (summary, one process: --workers 0)", py + ["--workers", "0", path]),
+        ("sctpinspect read --no-checksum (summary, --workers 0)", py + ["--workers", "0", "--no-checksum", path]),
+        ("sctpinspect read (summary, default: worker processes)", py + [path]),
         (f"sctpinspect read -T fields ({len(FIELDS)} fields)", py + ["-T", "fields"] + efields + [path]),
     ]
     envs = {}
@@ -148,13 +151,13 @@ def main(argv=None) -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
     print()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    print("| command | wall s | CPU s | frames/s (CPU) | peak RSS MiB |")
-    print("|---|---:|---:|---:|---:|")
+    print("| command | wall s | CPU s | frames/s (wall) | frames/s (CPU) | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, cmd in runs:
         wall, cpu, rss, rc = timed(cmd, envs.get(name))
         mark = "" if rc == 0 else f" (exit {rc})"
-        print(f"| {name}{mark} | {wall:.1f} | {cpu:.1f} | {frames / cpu:,.0f} | {rss / 1024:.0f} |",
-              flush=True)
+        print(f"| {name}{mark} | {wall:.1f} | {cpu:.1f} | {frames / wall:,.0f} | {frames / cpu:,.0f} "
+              f"| {rss / 1024:.0f} |", flush=True)
     if a.profile:
         profile(path, fields=False)
         profile(path, fields=True)
