@@ -7,7 +7,7 @@ API (see docs/dissectors.md)::
 
 Built-in: M3UA (RFC 4666), Diameter (RFC 6733), WebRTC DCEP (RFC 8832) and the
 WebRTC string/binary PPIDs (RFC 8831).  Everything else can be handed to
-tshark with :mod:`dissectors.tshark_bridge`.
+tshark (through pyshark) with :mod:`dissectors.tshark_bridge`.
 """
 from .base import Context, PayloadDissector
 from .registry import (GROUP, DissectorRegistry, dissect_payload, find, parse_decode_as,

@@ -43,8 +43,8 @@ flat ``XmlLayer``.
 
 Event loops: pyshark runs tshark through asyncio (``run_until_complete``).
 Called from inside a running loop (the Textual TUI runs one) that raises
-"This event loop is already running", and pyshark's own loop setup in the main
-thread replaces asyncio's child watcher.  Every request therefore runs in a
+"Cannot run the event loop while another loop is running", and pyshark's own
+loop setup in the main thread replaces asyncio's child watcher.  Every request therefore runs in a
 short-lived worker thread with a fresh event loop handed to pyshark
 (``eventloop=``), whatever thread or loop the caller is in.  One more
 override: after EOF the capture waits for tshark to exit instead of letting
@@ -52,8 +52,14 @@ pyshark ``kill()`` it, which raced with asyncio's child watcher (``Popen.kill``
 reaps the exited child, the watcher then reports 255 and pyshark calls it a
 crash: 1 run in ~8 failed before).
 
+Uses: :func:`decode_frame` on demand (the packet the user opens),
+:func:`decode_frames` for a list of frames (one tshark run per
+:data:`BATCH`), :class:`FrameStream` in bulk alongside a whole read (one
+tshark run in step with ours; ``sctpinspect.payload.payload_hook(bridge=...)``).
+
 tshark missing: pyshark's ``TSharkNotFoundException`` becomes our one-line
-:class:`~sctpinspect.errors.UserError`.
+:class:`~sctpinspect.errors.UserError`; so do a bad preference, an unreadable
+file and a tshark that fails (its last stderr line).
 """
 from __future__ import annotations
 
