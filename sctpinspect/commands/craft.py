@@ -130,40 +130,32 @@ def build(args):
     else:
         src = K.route_source(dst)
     checksum = _u(args.checksum, "--checksum") if args.checksum is not None else None
-    default_vtag = 0 if args.kind == "init" else K.random_tag()
-    vtag = _u(args.vtag, "--vtag") if args.vtag is not None else default_vtag
+    if args.bad_checksum and checksum is not None:
+        raise UserError("give --bad-checksum or --checksum, not both")
     payload = payload_from(args.message, args.hex if args.kind != "chunk" else None, args.file)
+    kw = {}
     if args.kind == "init":
-        pkt = K.build_init(sport, dport,
-                           _u(args.init_tag, "--init-tag") if args.init_tag else K.random_tag(),
-                           _u(args.a_rwnd, "--a-rwnd"), args.streams[0], args.streams[1],
-                           _u(args.tsn, "--tsn") if args.tsn else K.random_tag(),
-                           addrs=args.addr, extensions=K.parse_extensions(args.ext),
-                           forward_tsn=args.forward_tsn_supported, vtag=vtag, checksum=checksum)
-        desc = "INIT"
+        kw = dict(init_tag=_u(args.init_tag, "--init-tag") if args.init_tag else None,
+                  a_rwnd=_u(args.a_rwnd, "--a-rwnd"), streams=tuple(args.streams),
+                  tsn=_u(args.tsn, "--tsn") if args.tsn else None, addrs=args.addr,
+                  extensions=K.parse_extensions(args.ext), forward_tsn=args.forward_tsn_supported)
     elif args.kind == "abort":
-        pkt = K.build_abort(sport, dport, vtag, K.cause_bytes(args.cause), args.t_bit, checksum)
-        desc = "ABORT"
+        kw = dict(causes=K.cause_bytes(args.cause), t_bit=args.t_bit)
     elif args.kind == "data":
         if payload is None:
             raise UserError("DATA needs a payload: MESSAGE, --hex or --file")
         if not 0 <= args.sid <= 65535 or not 0 <= args.ssn <= 65535:
             raise UserError("--sid and --ssn are 0..65535")
-        pkt = K.build_data(sport, dport, vtag, _u(args.tsn, "--tsn") if args.tsn else 1,
-                           args.sid, args.ssn, _u(args.ppid, "--ppid"), payload,
-                           unordered=args.unordered, checksum=checksum)
-        desc = "DATA"
+        kw = dict(tsn=_u(args.tsn, "--tsn") if args.tsn else None, sid=args.sid, ssn=args.ssn,
+                  ppid=_u(args.ppid, "--ppid"), payload=payload, unordered=args.unordered)
     else:
-        value = payload_from(None, args.hex, args.file) or b""
-        pkt = K.build_chunk(sport, dport, vtag, _u(args.chunk_type, "--chunk-type", 8),
-                            _u(args.chunk_flags, "--chunk-flags", 8), value, checksum)
-        desc = f"chunk type {int(args.chunk_type, 0)}"
-    if args.bad_checksum:
-        if checksum is not None:
-            raise UserError("give --bad-checksum or --checksum, not both")
-        good = int.from_bytes(bytes(pkt)[8:12], "big")
-        pkt.chksum = (good - 1) & 0xFFFFFFFF
-    return K.Crafted(pkt, dst, src, desc)
+        kw = dict(chunk_type=_u(args.chunk_type, "--chunk-type", 8),
+                  chunk_flags=_u(args.chunk_flags, "--chunk-flags", 8),
+                  value=payload_from(None, args.hex, args.file) or b"")
+    # the builders and their RFC defaults live in sctpinspect/craft.py (shared with the TUI)
+    return K.craft_packet(args.kind, dst, dport, sport=sport, src=src,
+                          vtag=_u(args.vtag, "--vtag") if args.vtag is not None else None,
+                          checksum=checksum, bad_checksum=args.bad_checksum, **kw)
 
 
 class _Show:
