@@ -32,8 +32,8 @@ from sctpinspect.pipeline import Pipeline
 from sctpinspect.sources import open_capture
 
 registry.load_core_fields()
-# every SCTP field name the registry knows, plus the frame fields fastfields reads
-SCTP_NAMES = sorted(n for n in registry.FIELDS if n.startswith(("sctp.", "sctpinspect.")))
+# every SCTP and IP field name the registry knows, plus the frame fields fastfields reads
+SCTP_NAMES = sorted(n for n in registry.FIELDS if n.startswith(("sctp.", "sctpinspect.", "ip.")))
 ALL_NAMES = SCTP_NAMES + ["frame.number", "frame.len", "frame.cap_len"]
 
 
@@ -132,7 +132,8 @@ def test_mix_capture_summary_fields_and_options(mix_capture):
 
 
 def test_fields_path_declines_names_it_cannot_read():
-    assert fast_collector({"ip.src": (0,)}) is None
+    assert fast_collector({"eth.src": (0,)}) is None
+    assert fast_collector({"ipv6.src": (0,)}) is None
     assert fast_collector({"frame.time_relative": (0,)}) is None
     assert fast_collector({"sctp.init_initiate_tag": (0,), "frame.number": (1,)}) is not None
     assert "sctp.data_tsn_raw" in FAST_NAMES and "sctp.sack_gap_block_start" in FAST_NAMES

@@ -2,7 +2,7 @@
 
 The companion of :mod:`sctpinspect.output.fastsummary` for ``-T fields``:
 when every requested field is one this module knows (:data:`FAST_NAMES`:
-``frame.number``, ``frame.len``, ``frame.cap_len``, the SCTP common header,
+``frame.number``, ``frame.len``, ``frame.cap_len``, the IPv4 header, the SCTP common header,
 chunk headers and the fields of DATA, SACK, HEARTBEAT (ACK), SHUTDOWN,
 SHUTDOWN ACK, COOKIE ECHO, COOKIE ACK, an empty ABORT and SHUTDOWN
 COMPLETE) or an SCTP field that a clean frame cannot carry (``sctp.init_*``,
@@ -22,6 +22,7 @@ public and project capture.
 from __future__ import annotations
 
 import struct
+from socket import inet_ntoa as _ntoa
 from typing import Callable
 
 from ..decode.sctp.chunks import CHUNK_TYPES
@@ -35,6 +36,11 @@ _GAP = struct.Struct("!HH").unpack_from
 _U32 = struct.Struct("!I").unpack_from
 
 _FRAME = ("frame.number", "frame.len", "frame.cap_len")
+# the ip layer of a 20-byte IPv4 header, as decode/ip.py's _build_ipv4 makes it
+_IP_NAMES = ("ip.version", "ip.hdr_len", "ip.dsfield", "ip.len", "ip.id", "ip.flags", "ip.flags.rb",
+             "ip.flags.df", "ip.flags.mf", "ip.frag_offset", "ip.ttl", "ip.proto", "ip.checksum",
+             "ip.checksum.status", "ip.src", "ip.addr", "ip.dst", "ip.addr")
+_IPV4 = struct.Struct("!BBHHHBBH4s4s").unpack_from
 _COMMON_NAMES = ("sctp.srcport", "sctp.dstport", "sctp.verification_tag", "sctp.port", "sctp.port",
                  "sctp.checksum", "sctp.checksum.status")
 _CHUNK_HEAD = ("sctp.chunk", "sctp.chunk_type", "sctp.chunk_bit_1", "sctp.chunk_bit_2",
@@ -66,15 +72,16 @@ def _names(ctype: int, padded: bool) -> tuple:
 # (chunk type, padded) -> names of the chunk's fields, made once
 _SHAPES = {(t, p): _names(t, p) for t in _VALUE_NAMES for p in (False, True)}
 
-FAST_NAMES = frozenset(_FRAME + _COMMON_NAMES + _GAP_NAMES + (
+FAST_NAMES = frozenset(_FRAME + _IP_NAMES + _COMMON_NAMES + _GAP_NAMES + (
     "sctp.sack_number_of_tsns_gap_acked", "sctp.sack_duplicate_tsn")).union(
     *_SHAPES.values())
 
 
-# Every SCTP field a clean frame's tree holds is in FAST_NAMES; the other SCTP
-# names (INIT's, causes', ...) are simply absent from clean frames, so asking
-# for them still allows this path (their column is empty on clean frames).
-_SCTP_PREFIXES = ("sctp.", "sctpinspect.")
+# Every SCTP and IP field a clean frame's tree holds is in FAST_NAMES; the
+# other SCTP and IP names (INIT's, causes', IPv4 options', ...) are simply
+# absent from clean frames, so asking for them still allows this path (their
+# column is empty on clean frames, as in the tree).
+_SCTP_PREFIXES = ("sctp.", "sctpinspect.", "ip.")
 
 
 def _flag_values(ctype: int) -> Callable[[int], tuple]:
@@ -102,6 +109,7 @@ def fast_collector(index: dict, verify_checksum: bool = True) -> Callable | None
 
     shapes = {k: (names, plan(names)) for k, names in _SHAPES.items()}
     frame_plan = plan(_FRAME)
+    ip_plan = plan(_IP_NAMES)
     common_plan = plan(_COMMON_NAMES)
     gap_plan = plan(_GAP_NAMES)
     acked = "sctp.sack_number_of_tsns_gap_acked" in index
@@ -126,6 +134,12 @@ def fast_collector(index: dict, verify_checksum: bool = True) -> Callable | None
 
         if frame_plan:
             put(frame_plan, (rec.number, rec.wirelen, len(buf)))
+        if ip_plan:
+            vhl, tos, tlen, ident, frag, ttl, proto, csum, src, dst = _IPV4(buf, s - 20)
+            src, dst = _ntoa(src), _ntoa(dst)
+            put(ip_plan, (vhl >> 4, (vhl & 15) << 2, tos, tlen, ident, frag >> 13, bool(frag & 0x8000),
+                          bool(frag & 0x4000), bool(frag & 0x2000), frag & 0x1FFF, ttl, proto, csum, 2,
+                          src, src, dst, dst))
         if common_plan:
             sport, dport, vtag, csum = _COMMON(buf, s)
             put(common_plan, (sport, dport, vtag, sport, dport, csum,
