@@ -250,3 +250,28 @@ def test_filters_on_m3ua_select_tshark_frames(flt, tshark):
     ours = _ours(path, "-Y", flt, "-T", "fields", "-e", "frame.number")
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.split() == ref and "66" in ref
+
+
+def test_read_tshark_option_grafts_ngap(tshark):
+    """`read -V --tshark`: the NGAP tree tshark decodes (through pyshark) appears
+    under the packet, with tshark's own labels, in every frame that carries it."""
+    path = PUBLIC / "open5gs" / "5g-roaming-hr.pcapng"
+    r = _ours("-V", "--tshark", "-c", "3", path)
+    assert r.returncode == 0, r.stderr
+    ours = [line.strip() for line in r.stdout.splitlines()]
+    ref = subprocess.run([tshark, "-r", str(path), "-V", "-Y", "ngap"],
+                         capture_output=True, text=True).stdout
+    theirs = [line.strip() for line in ref.splitlines()]
+    pdus = [line for line in ours if line.startswith("NGAP-PDU:")]
+    assert len(pdus) == 3 and all(p in theirs for p in pdus)
+    i = ours.index(pdus[0])
+    assert all(line in theirs for line in ours[i:i + 12] if line)    # the subtree, tshark's labels
+
+
+def test_read_tshark_option_errors():
+    path = PUBLIC / "open5gs" / "5g-roaming-hr.pcapng"
+    r = _ours("--tshark", path)
+    assert r.returncode == 2 and "use it with -V or -T json" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "sctpinspect", "read", "-V", "--tshark", "-"],
+                       input=path.read_bytes(), capture_output=True)
+    assert r.returncode == 2 and b"needs a capture file" in r.stderr

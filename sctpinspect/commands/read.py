@@ -83,6 +83,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="decode user messages with PPID or SCTP port N as NAME (m3ua, diameter, "
                         "dcep, ...; `none` turns a dissector off), like Wireshark's Decode As; "
                         "repeatable")
+    p.add_argument("--tshark", action="store_true",
+                   help="with -V or -T json: add tshark's decode (run through pyshark, alongside "
+                        "ours) of the payloads no native dissector knows: S1AP, NGAP, X2AP, "
+                        "SCCP/TCAP/MAP above M3UA, ...; needs tshark installed and a file, not -")
     p.add_argument("--relative-tsn", action="store_true",
                    help="TSNs relative to the first one of each direction, as tshark's default "
                         "(not available yet: TSNs are absolute)")
@@ -137,8 +141,17 @@ def run(args) -> int:
     if args.decode_as:
         from dissectors import parse_decode_as_list
         decode_as = parse_decode_as_list(args.decode_as)     # UserError on bad input
-    payload = (payload_hook(decode_as) if needs_payload(args.fields, args.display_filter,
-                                                        args.verbose or fmt == "json", decode_as)
+    if args.tshark:
+        if not (args.verbose or fmt == "json"):
+            raise UserError("--tshark adds tshark's payload layers to the tree: use it with -V "
+                            "or -T json")
+        if args.file == "-":
+            raise UserError("--tshark needs a capture file: tshark reads the file alongside")
+        from dissectors.tshark_bridge import tshark_path
+        tshark_path()                                       # UserError when it is missing
+    payload = (payload_hook(decode_as, bridge=args.file if args.tshark else None)
+               if args.tshark or needs_payload(args.fields, args.display_filter,
+                                               args.verbose or fmt == "json", decode_as)
                else None)
     predicate = compile_display_filter(args.display_filter)
     linktypes: list = []    # the first record's link type, for the final line
@@ -178,6 +191,8 @@ def run(args) -> int:
                 out.write("\n".join(buf) + "\n")
             out.flush()
             progress.close()
+            if payload is not None and hasattr(payload, "close"):
+                payload.close()                             # stops tshark (--tshark) early
     except CaptureFileError:
         stderr_line(_counts(pipe, shown[0], linktypes))
         raise
