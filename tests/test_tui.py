@@ -208,11 +208,13 @@ def test_flow_view_matches_flow_command():
     async def body(app, pilot):
         await pilot.press("4")
         await pilot.pause(0.3)
-        width = max(30, (app.size.width - 60) // 2)
+        width = app.flow_width(0)
         out = subprocess.run([sys.executable, "-m", "sctpinspect", "flow", "--assoc", "0",
                               "--width", str(width), str(ADDIP)],
                              capture_output=True, text=True, check=True).stdout.splitlines()
         lines = [t for t, _ in app._flow_rows]
+        # every address column (the rightmost "|") fits on the screen
+        assert lines and max(ln.rfind("|") for ln in lines) < app.size.width - 4
         assert [ln.rstrip() for ln in out[2:]] == [ln.rstrip() for ln in lines]
         assert str(app.query_one("#flow-header").render()).splitlines() == out[:2]
         # selecting an arrow selects its packet

@@ -257,7 +257,8 @@ class SctpInspectApp(App):
     #streams-bottom { height: 1fr; }
     #msg-tree { width: 1fr; }
     #msg-hex-scroll { width: 78; }
-    #flow-header { height: 2; background: $boost; }
+    #flow-header { height: 2; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
+    #flow-list { text-wrap: nowrap; text-overflow: ellipsis; }
     #tsn-plot { height: 1fr; }
     """
 
@@ -730,10 +731,20 @@ class SctpInspectApp(App):
             hdr.update("no association (yet)")
             self._flow_rows = []
             return
-        header, rows = flow_lines(self.store, a, width=max(30, (self.size.width - 60) // 2))
+        header, rows = flow_lines(self.store, a, width=self.flow_width(a))
         self._flow_rows = rows
         hdr.update("\n".join(header))
         ol.add_options([Option(Text(t, no_wrap=True), id=str(k)) for k, (t, _) in enumerate(rows)])
+
+    def flow_width(self, a: int) -> int:
+        """Column width of the ladder so that every address column of association
+        ``a`` fits on the screen with room for state changes at the right."""
+        with self.store.lock:
+            an = self.store.analyzer
+            assoc = an.associations[a] if an is not None and a < len(an.associations) else None
+            ncols = sum(len(ep.addresses) for ep in assoc.ep) if assoc is not None else 2
+        fit = (self.size.width - 4 - 25 - 30) // max(1, ncols - 1)
+        return max(16, min((self.size.width - 60) // 2, fit))
 
     @on(OptionList.OptionSelected, "#flow-list")
     def _flow_selected(self, event: OptionList.OptionSelected) -> None:
