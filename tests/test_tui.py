@@ -358,3 +358,70 @@ def test_live_mode_follows_counts_drops_and_saves_on_quit(tshark, tmp_path):
     asyncio.run(main())
     n = len(tshark_fields(tshark, out, "frame", "frame.number"))
     assert n == len(src.records)
+
+
+def _pty_read(fd, until, seconds):
+    """Read the UI's terminal output until ``until(text)`` or ``seconds``; returns the text."""
+    import os
+    import re
+    import select
+    import time
+    buf = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:          # the child closed the terminal
+                break
+            if not chunk:
+                break
+            buf += chunk
+            text = re.sub(r"\x1b\[[0-9;?<>]*[A-Za-z]", "", buf.decode("utf-8", "replace"))
+            if until(text):
+                return text
+    return re.sub(r"\x1b\[[0-9;?<>]*[A-Za-z]", "", buf.decode("utf-8", "replace"))
+
+
+def test_live_ui_as_a_subprocess_in_a_terminal_captures_on_lo(tshark, tmp_path):
+    """``sctpinspect -i lo -w FILE`` started as its own process on a pseudo-terminal
+    (as a user runs it) sees SCTP packets sent to 127.0.0.1, counts them in its
+    status line, and on ``q`` leaves them all in FILE (tshark reads the TSNs we sent)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+    import time
+    from sctpinspect.capture.traffic import RawSender, RawSink, data_chunk, sctp_packet
+    try:
+        sink = RawSink()
+    except PermissionError:
+        pytest.skip("raw sockets need CAP_NET_RAW (run as root)")
+    out = tmp_path / "live-lo.pcapng"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color")
+    p = subprocess.Popen([sys.executable, "-m", "sctpinspect", "-i", "lo", "-w", str(out)],
+                         stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    try:
+        text = _pty_read(master, lambda t: "live: 0 captured" in t, 120)
+        assert "live: 0 captured" in text, text[-2000:]
+        port = 40000 + os.getpid() % 20000     # this run's packets only
+        tsns = list(range(1000, 1020))
+        with RawSender("127.0.0.1") as s:
+            for k, tsn in enumerate(tsns):
+                s.send(sctp_packet(port, port + 1, 0x1234, data_chunk(tsn, 1, k, 0, b"hello")))
+        text = _pty_read(master, lambda t: f"live: {len(tsns)} captured" in t, 60)
+        os.write(master, b"q")
+        text += _pty_read(master, lambda t: "live capture saved to" in t, 60)
+        assert p.wait(60) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)
+        sink.close()
+    assert f"live capture saved to {out}" in text
+    got = tshark_fields(tshark, out, f"sctp.srcport == {port} && !icmp", "sctp.data_tsn_raw")
+    assert [int(t) for t, in got] == tsns

@@ -392,7 +392,6 @@ class SctpInspectApp(App):
             lst.refresh()
         if self.first_screen_seconds is None and len(self.store):
             self.first_screen_seconds = time.perf_counter() - self.started
-            self.store.ui_ready.set()
         self._update_status()
         cur = self.current_packet
         if self._detail_unanalysed and cur is not None and cur.number <= self.store.analysed:
@@ -467,6 +466,7 @@ class SctpInspectApp(App):
     def mount_views(self):
         """Mount the other views' widgets (held back until the first screen is painted)."""
         self._panes_mounted = True
+        self.store.ui_ready.set()       # the index child goes on at full speed
         return [p.mount_held() for p in self.query(DeferredPane)]
 
     def _add_field(self, parent, field, buf, expand=False) -> None:

@@ -42,6 +42,7 @@ _KIND_OF_CHUNK = {0: K_DATA, 64: K_DATA, 1: K_HANDSHAKE, 2: K_HANDSHAKE, 10: K_H
 _KIND_RANK = {K_ABORT: 9, K_BAD: 8, K_SHUTDOWN: 7, K_HANDSHAKE: 6, K_DATA: 5, K_SACK: 4,
               K_CONTROL: 3, K_HEARTBEAT: 2, K_OTHER: 0}
 
+FIRST_SCREEN_WAIT = 2.0     # s the index child pauses after the first records for the UI
 MAX_SERIES = 200_000        # TSN-graph points kept per association and series
 MAX_TRANSITION_FRAMES = 200_000
 
@@ -164,7 +165,7 @@ class PacketStore:
         self.fmt: FileFormat | None = None
         self.lock = threading.RLock()      # analysis state (analyzer, per-frame arrays)
         self.io_lock = threading.Lock()    # the shared read handle
-        self.ui_ready = threading.Event()  # set once the first screen is drawn
+        self.ui_ready = threading.Event()  # set once the first screen is painted
         self.offsets = array("q")
         self.ts = array("q")
         self.linktypes = array("H")
@@ -404,11 +405,16 @@ class Indexer:
         st = self.store
         ctx = mp.get_context("fork")
         recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_index_child, args=(st.path, send, self.batch), daemon=True)
+        go = ctx.Event()
+        proc = ctx.Process(target=_index_child, args=(st.path, send, self.batch, go),
+                           daemon=True)
         proc.start()
         send.close()
         try:
             while not self.stop.is_set():
+                if len(st) and not go.is_set():
+                    st.ui_ready.wait(FIRST_SCREEN_WAIT)
+                    go.set()
                 msg = recv.recv()
                 if msg[0] == "chunk":
                     _, offs, ts, lts, ifs, n = msg
@@ -470,15 +476,14 @@ class Indexer:
         self.analysis_seconds = time.perf_counter() - t0
 
 
-def _index_child(path: str, conn, first_batch: int) -> None:
-    """Child process: index ``path`` and send ("chunk", offsets, ts, linktypes, ifaces, n)."""
+def _index_child(path: str, conn, first_batch: int, go=None) -> None:
+    """Child process: index ``path`` and send ("chunk", offsets, ts, linktypes, ifaces, n).
+
+    After the first message (one screen of records) it waits for ``go`` (the UI
+    has painted its first screen, or FIRST_SCREEN_WAIT passed): on a busy
+    machine the scan would otherwise take the CPU the first paint needs.
+    """
     from ..errors import CaptureFileError
-    try:
-        # On a busy machine the UI process must win the CPU over this scan: the
-        # first screen needs only the first message.
-        os.nice(10)
-    except OSError:
-        pass
     from ..sources import open_capture
     offs, ts, lts, ifs = array("q"), array("q"), array("H"), array("H")
     batch = first_batch
@@ -486,6 +491,8 @@ def _index_child(path: str, conn, first_batch: int) -> None:
     def flush():
         conn.send(("chunk", offs.tobytes(), ts.tobytes(), lts.tobytes(), ifs.tobytes(), len(offs)))
         del offs[:], ts[:], lts[:], ifs[:]
+        if go is not None and not go.is_set():
+            go.wait(FIRST_SCREEN_WAIT + 0.5)
 
     try:
         for rec in open_capture(path):
