@@ -383,10 +383,12 @@ def _pty_read(fd, until, seconds):
     return re.sub(r"\x1b\[[0-9;?<>]*[A-Za-z]", "", buf.decode("utf-8", "replace"))
 
 
-def test_live_ui_as_a_subprocess_in_a_terminal_captures_on_lo(tshark, tmp_path):
+@pytest.mark.parametrize("quit_by", ["q", "SIGTERM"])
+def test_live_ui_as_a_subprocess_in_a_terminal_captures_on_lo(tshark, tmp_path, quit_by):
     """``sctpinspect -i lo -w FILE`` started as its own process on a pseudo-terminal
     (as a user runs it) sees SCTP packets sent to 127.0.0.1, counts them in its
-    status line, and on ``q`` leaves them all in FILE (tshark reads the TSNs we sent)."""
+    status line, and on ``q`` (or when killed) closes FILE with all of them in
+    it (tshark reads the TSNs we sent)."""
     import fcntl
     import os
     import pty
@@ -414,7 +416,10 @@ def test_live_ui_as_a_subprocess_in_a_terminal_captures_on_lo(tshark, tmp_path):
             for k, tsn in enumerate(tsns):
                 s.send(sctp_packet(port, port + 1, 0x1234, data_chunk(tsn, 1, k, 0, b"hello")))
         text = _pty_read(master, lambda t: f"live: {len(tsns)} captured" in t, 60)
-        os.write(master, b"q")
+        if quit_by == "q":
+            os.write(master, b"q")
+        else:
+            p.terminate()
         text += _pty_read(master, lambda t: "live capture saved to" in t, 60)
         assert p.wait(60) == 0
     finally:

@@ -357,6 +357,15 @@ class SctpInspectApp(App):
         if self.live is not None:
             self.live.start()
             self.query_one(PacketList).follow = True
+            # kill / closing the terminal quit like q: the capture file is closed
+            self._signals = []
+            import signal
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                try:
+                    loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+                    self._signals.append(sig)
+                except (RuntimeError, ValueError):   # not the main thread's loop
+                    pass
         else:
             # the first records are shown as soon as they are indexed, not at the next tick
             self.indexer.on_first_records = lambda: loop.call_soon_threadsafe(self._tick)
@@ -857,6 +866,13 @@ class SctpInspectApp(App):
         """Stop the background threads; flush and close a live capture file."""
         import sys
         sys.setswitchinterval(getattr(self, "_switch", 0.005))
+        for sig in getattr(self, "_signals", ()):
+            try:
+                import asyncio
+                asyncio.get_running_loop().remove_signal_handler(sig)
+            except RuntimeError:
+                pass
+        self._signals = []
         if self.filter_pass is not None:
             self.filter_pass.stop.set()
         if self.indexer is not None:
