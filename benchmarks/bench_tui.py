@@ -57,12 +57,15 @@ async def run(path: str, analysis_seconds: float = 5.0) -> dict:
     real_display = app._display
     real_show = app.show_packet
 
+    first = asyncio.Event()
+
     def display(screen, renderable):
         paints.append(time.perf_counter())
         if "first_screen_s" not in res and app.current_packet is not None and len(app.store):
             res["first_screen_s"] = paints[-1] - t0
             res["first_screen_cpu_s"] = time.process_time() - c0
             res["indexed_at_first_screen"] = len(app.store)
+            first.set()
         return real_display(screen, renderable)
 
     def show_packet(i):
@@ -86,8 +89,9 @@ async def run(path: str, analysis_seconds: float = 5.0) -> dict:
         raise RuntimeError(f"{key}: frame {target + 1} never painted")
 
     async with app.run_test(size=(160, 50)) as pilot:
-        while "first_screen_s" not in res:
-            await pilot.pause(0.01)
+        # not pilot.pause() in a loop: it forces screen updates and runs the
+        # after-refresh callbacks early, which a real terminal does not do
+        await asyncio.wait_for(first.wait(), 120)
         res["end_key_s"], res["end_key_frame"] = await key_to_paint("end")
         await pilot.press("home")
         while not app.store.indexed_done:

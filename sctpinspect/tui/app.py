@@ -303,7 +303,7 @@ class SctpInspectApp(App):
         self._flow_rows: list = []
         self.started = time.perf_counter()
         self.first_screen_seconds: float | None = None
-        self._panes_mounted = False
+        self._first_painted = False     # the first screen (list + detail) was painted
         self._detail_unanalysed = False
 
     # ------------------------------------------------------------------ layout
@@ -405,6 +405,8 @@ class SctpInspectApp(App):
         cur = self.current_packet
         if self._detail_unanalysed and cur is not None and cur.number <= self.store.analysed:
             self.show_packet(cur.number - 1)
+        if self._first_painted or time.perf_counter() - self.started > 3:
+            self.mount_views(limit=1)
         active = self.query_one(TabbedContent).active
         if active == "assocs":
             self.refresh_assocs()
@@ -468,15 +470,24 @@ class SctpInspectApp(App):
                             f"{rule}{key}", data=(note, None))
         tree.root.expand()
         self.show_hex(pkt, 0, 0)
-        if not self._panes_mounted:
-            self._panes_mounted = True
-            self.call_after_refresh(self.mount_views)
+        if not self._first_painted:
+            self.call_after_refresh(self._first_screen_painted)
 
-    def mount_views(self):
-        """Mount the other views' widgets (held back until the first screen is painted)."""
-        self._panes_mounted = True
+    def _first_screen_painted(self) -> None:
+        self._first_painted = True
         self.store.ui_ready.set()       # the index child goes on at full speed
-        return [p.mount_held() for p in self.query(DeferredPane)]
+
+    def mount_views(self, limit: int | None = None) -> list:
+        """Mount the other views' widgets (held back for the first screen): all of
+        them, or the next ``limit`` (the tick mounts one at a time, so that a key
+        pressed meanwhile waits for one view at most).  Await the results to use them."""
+        waits = []
+        for p in self.query(DeferredPane):
+            if p._mounting is None:
+                if limit is not None and len(waits) >= limit:
+                    break
+                waits.append(p.mount_held())
+        return waits
 
     def _add_field(self, parent, field, buf, expand=False) -> None:
         label = tree_line(field)
