@@ -185,13 +185,21 @@ def test_workers_print_what_one_process_prints(mix_capture, monkeypatch):
     records = list(_records(mix_capture))
     for workers in (1, 3):
         for verify in (True, False):
-            pipe = Pipeline(iter(records), DecodeOptions(verify_checksum=verify))
-            out = io.StringIO()
-            shown = [0]
-            write_summary(pipe, SummaryPrinter("r"), out, None, shown, verify, workers)
+            for limit in (None, 2999, 1):
+                pipe = Pipeline(iter(records), DecodeOptions(verify_checksum=verify))
+                out = io.StringIO()
+                shown = [0]
+                write_summary(pipe, SummaryPrinter("r"), out, limit, shown, verify, workers,
+                              str(mix_capture))
+                one = Pipeline(iter(records), DecodeOptions(verify_checksum=verify))
+                ref = io.StringIO()
+                ref_shown = [0]
+                write_summary(one, SummaryPrinter("r"), ref, limit, ref_shown, verify)
+                assert out.getvalue() == ref.getvalue()
+                assert (shown, pipe.frames, pipe.sctp, pipe.icmp) == (ref_shown, one.frames,
+                                                                     one.sctp, one.icmp)
             slow, _fast, _ = _summary_both(records, verify)
-            assert out.getvalue().splitlines() == slow
-            assert shown[0] == len(slow) and pipe.frames == len(records)
+            assert ref.getvalue().splitlines()[:1] == slow[:1]
 
 
 def test_workers_on_the_command_line(mix_capture, tmp_path):

@@ -256,7 +256,7 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
         from ..output.fastsummary import write_summary
         from ..output.workers import default_workers
         workers = default_workers(args.file) if args.workers is None else args.workers
-        write_summary(pipe, summary, out, limit, counter, not args.no_checksum, workers)
+        write_summary(pipe, summary, out, limit, counter, not args.no_checksum, workers, args.file)
         return
     if fmt == "json":
         from ..output.jsonout import packet_json

@@ -299,8 +299,17 @@ def _shutdown_complete(buf, off, pend) -> str | None:
     return "SHUTDOWN_COMPLETE(T=%d)" % (flags & 1)
 
 
+class _Counts:
+    """What ``write_summary`` has done so far (shared with the workers' part)."""
+    __slots__ = ("frames", "sctp", "icmp", "shown", "stopped")
+
+    def __init__(self):
+        self.frames = self.sctp = self.icmp = self.shown = 0
+        self.stopped = False
+
+
 def write_summary(pipe, printer, out, limit: int | None, shown: list,
-                  verify_checksum: bool = True, workers: int = 0) -> None:
+                  verify_checksum: bool = True, workers: int = 0, path: str | None = None) -> None:
     """Write the summary lines of ``pipe``'s records (SCTP frames and ICMP
     errors quoting SCTP) to ``out``, counting frames in ``pipe`` like
     :meth:`~sctpinspect.pipeline.Pipeline.__iter__` and lines in
@@ -308,32 +317,54 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
 
     Only for a pipeline without analysis hook and display filter (the caller
     checks).  Clean frames take :func:`fast_line`; the others are decoded by
-    ``pipe.decoder`` and printed by ``printer`` as usual.  One loop, locals
-    only: this is the whole per-frame cost of ``read`` besides the source.
-    With ``workers`` (relative time column only), the clean frames' lines
-    are made by that many processes (:mod:`~sctpinspect.output.workers`).
+    ``pipe.decoder`` and printed by ``printer`` as usual.  With ``workers``
+    and the capture's ``path`` (relative time column only), worker
+    processes make the clean frames' lines (:mod:`~sctpinspect.output.workers`);
+    if they stop early this loop goes on alone from where they were.
     """
     fast = fast_line(printer, verify_checksum)
     decode = pipe.decoder.decode
     on_record = pipe.on_record
     general = printer.line
     tm = printer.time
+    c = _Counts()
+    records = pipe.records
     buf: list[str] = []
-    append = buf.append
-    frames = sctp = icmp = n = 0
-    delta = tm.mode == "d"                # the only mode that reads the previous frame's time
-    if workers and tm.mode == "r":
-        from .workers import texts
-        pairs = texts(pipe.records, verify_checksum, workers, fast)
-    else:
-        pairs = _local(pipe.records, fast, tm)
     try:
-        for rec, text in pairs:
+        if workers and path and path != "-" and tm.mode == "r":
+            from .workers import write_with_workers
+            if write_with_workers(path, workers, verify_checksum, c, decode, general, out, limit,
+                                  on_record) or c.stopped:
+                return
+            if c.frames:                     # go on alone after what the workers printed
+                from itertools import islice
+                records = islice(records, c.frames, None)
+        _write_local(records, c, fast, decode, general, tm, on_record, out, buf, limit)
+    finally:                             # also when the file turns out damaged
+        if buf:
+            out.write("\n".join(buf) + "\n")
+        pipe.frames += c.frames
+        pipe.sctp += c.sctp
+        pipe.icmp += c.icmp
+        shown[0] = c.shown
+
+
+def _write_local(records, c, fast, decode, general, tm, on_record, out, buf, limit) -> None:
+    """The one-process loop: counters are locals, written back to ``c`` at the end."""
+    append = buf.append
+    frames, sctp, icmp, n = c.frames, c.sctp, c.icmp, c.shown
+    delta = tm.mode == "d"                # the only mode that reads the previous frame's time
+    try:
+        for rec in records:
             if on_record is not None:
                 on_record(rec)
-            if frames == 0 and tm.first is None:
+            if tm.first is None:         # fast_line reads the time origin
                 tm.first = rec.ts_ns
             frames += 1
+            try:
+                text = fast(rec)
+            except Exception:            # never: but the decoder is the safe way out
+                text = None
             if text is None:
                 pkt = decode(rec)
                 if pkt.sctp is not None:
@@ -355,23 +386,5 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
                 buf.clear()
             if limit is not None and n >= limit:
                 break
-    finally:                             # also when the file turns out damaged
-        pairs.close()                    # stops the workers, if any (-c, an error)
-        if buf:
-            out.write("\n".join(buf) + "\n")
-        pipe.frames += frames
-        pipe.sctp += sctp
-        pipe.icmp += icmp
-        shown[0] = n
-
-
-def _local(records, fast, tm):
-    """``(record, line or None)`` made in this process."""
-    for rec in records:
-        if tm.first is None:             # fast_line reads the time origin
-            tm.first = rec.ts_ns
-        try:
-            text = fast(rec)
-        except Exception:                # never: but the decoder is the safe way out
-            text = None
-        yield rec, text
+    finally:
+        c.frames, c.sctp, c.icmp, c.shown = frames, sctp, icmp, n

@@ -1,42 +1,33 @@
 """Summary lines made on the other cores, for ``read`` on big files.
 
 ``read``'s per-frame cost is the byte-level summary of
-:mod:`~sctpinspect.output.fastsummary` (about 5 µs of the 8).  On a file of
-millions of frames that is seconds, while the other cores idle; so the
-reading process hands batches of raw records to worker processes that make
-the lines of the clean frames, and prints them in file order:
+:mod:`~sctpinspect.output.fastsummary`.  On a file of millions of frames
+that is seconds while the other cores idle, so worker processes share the
+file: each reads it whole (the source is cheap) and formats every W-th
+batch of records; the reading process prints the batches in file order:
 
-    main: source ──▶ sender thread ──batch i──▶ worker i % W ──lines──▶ main
-                                                                       (in order;
-                                                          frames that are not clean are
-                                                          decoded here, as without workers)
+    worker 0: batches 0, W, 2W, ...  ──┐
+    worker 1: batches 1, W+1, ...    ──┼──▶ main: print in order; decode the
+    ...                              ──┘         frames a worker declined
 
-* The main process keeps reading the file, the decoder (and its IP
-  reassembly state), the time origin, the counts and the progress bar: the
-  workers only turn bytes into text.  A frame a worker declines (``None``)
-  is decoded by the main process in order, so the output is byte for byte
-  what one process prints (tests/test_fastpaths.py runs both).
-* The records travel as ``(number, ts_ns, data, wirelen, linktype)`` tuples
-  in one pickle per batch; a sender thread writes them, so the main thread
-  never blocks on a full pipe while a worker blocks on its reply.  At most
-  ``2 * W + 1`` batches are in flight: memory stays bounded.
-* A damaged file: the sender sends the good records and hands the error to
-  the main thread, which prints everything and then raises it.  A worker
-  that dies: its batches are summarised in the main process.
-* Standard library only (``multiprocessing`` with ``fork``: the workers
-  inherit the imported decoder, no start-up import).
+* A worker sends, per batch of its own, blocks of finished lines and, in
+  their place, the raw records of the frames it declined (not clean: an
+  INIT, ICMP, a malformed chunk...).  The reading process decodes those in
+  order with its decoder (so IP reassembly state, notes and marks are the
+  same as in one process) and keeps the counts, ``-c`` and the progress bar.
+* Anything unusual -- a damaged file, a worker error or death -- ends the
+  workers' part early: the reading process then goes on by itself from the
+  first frame not yet printed, so the output, the error message and the
+  exit status are exactly those of one process (tests/test_fastpaths.py).
+* Standard library only: ``multiprocessing`` with ``fork``, so workers
+  inherit the imported decoder and start in milliseconds.
 """
 from __future__ import annotations
 
 import os
 import pickle
-import queue
-import threading
-from typing import Iterator
 
-from ..model import Record
-
-BATCH = 4096                 # records per message
+BATCH = 4096                 # records per batch
 MIN_BYTES = 16 << 20         # below this file size, one process (start-up would not pay)
 
 
@@ -58,143 +49,142 @@ def default_workers(path: str) -> int:
     return min(cpus, 4)
 
 
-def _worker(conn, verify: bool) -> None:
-    """Worker process: batches in, ``[line or None]`` out, until an empty message."""
+def _worker(conn, path: str, k: int, workers: int, verify: bool) -> None:
+    """Worker ``k`` of ``workers``: the batches ``k``, ``k + workers``, ...
+    as ``("batch", first_ts, frames, last_offset, items)``, then ``("end",
+    ok)``; ``items`` are line blocks (str) and declined records (tuples)."""
+    from ..sources import open_capture
     from .fastsummary import fast_line
     from .text import SummaryPrinter
     printer = SummaryPrinter("r")
     line = fast_line(printer, verify)
     tm = printer.time
+    send = conn.send_bytes
+    ok = False
     try:
-        while True:
-            msg = conn.recv_bytes()
-            if not msg:
-                break
-            first, batch = pickle.loads(msg)
-            tm.first = first
-            out = []
-            append = out.append
-            for number, ts_ns, data, wirelen, linktype in batch:
+        batch = 0
+        count = 0
+        mine = k == 0
+        items: list = []
+        run: list = []
+        rec = None
+        for rec in open_capture(path):
+            if tm.first is None:
+                tm.first = rec.ts_ns
+            if mine:
                 try:
-                    append(line(Record(number, ts_ns, data, wirelen, linktype)))
-                except Exception:        # never: the main process decodes it then
-                    append(None)
-            conn.send_bytes(pickle.dumps(out, pickle.HIGHEST_PROTOCOL))
-    except (EOFError, OSError, KeyboardInterrupt):
+                    text = line(rec)
+                except Exception:        # never: the reading process decodes it then
+                    text = None
+                if text is not None:
+                    run.append(text)
+                else:
+                    if run:
+                        items.append("\n".join(run))
+                        run = []
+                    items.append((rec.number, rec.ts_ns, rec.data, rec.wirelen, rec.linktype,
+                                  rec.interface, rec.comment, rec.direction, rec.offset))
+            count += 1
+            if count == BATCH:
+                if mine:
+                    if run:
+                        items.append("\n".join(run))
+                        run = []
+                    send(pickle.dumps(("batch", tm.first, count, rec.offset, items), -1))
+                    items = []
+                batch += 1
+                count = 0
+                mine = batch % workers == k
+        if count and mine:
+            if run:
+                items.append("\n".join(run))
+            send(pickle.dumps(("batch", tm.first, count, rec.offset, items), -1))
+        ok = True
+    except BaseException:                # a damaged file, or anything: the reader takes over
         pass
-    finally:
-        conn.close()
+    try:
+        send(pickle.dumps(("end", ok), -1))
+    except (OSError, ValueError):
+        pass
+    conn.close()
 
 
-class _Sender(threading.Thread):
-    """Reads the records and sends them, batch by batch, round robin; puts
-    ``(records, worker index)`` on ``self.batches`` in file order, then
-    ``(None, error or None)`` at the end."""
-
-    def __init__(self, records, conns):
-        super().__init__(name="sctpinspect-sender", daemon=True)
-        self.records = records
-        self.conns = conns
-        self.first = None        # the first record's time: the origin of the time column
-        self.batches: queue.Queue = queue.Queue()
-        self.slots = threading.Semaphore(2 * len(conns) + 1)
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        error = None
-        batch: list = []
-        k = 0
-        try:
-            for rec in self.records:
-                if self.first is None:
-                    self.first = rec.ts_ns
-                batch.append(rec)
-                if len(batch) >= BATCH:
-                    if not self._send(batch, k):
-                        return
-                    k += 1
-                    batch = []
-        except BaseException as e:       # CaptureFileError and the like: after the good records
-            error = e
-        if batch and not self.stop.is_set():
-            self._send(batch, k)
-        self.batches.put((None, error))
-
-    def _send(self, batch: list, k: int) -> bool:
-        self.slots.acquire()
-        if self.stop.is_set():
-            return False
-        w = k % len(self.conns)
-        try:
-            self.conns[w].send_bytes(pickle.dumps(
-                (self.first, [(r.number, r.ts_ns, r.data, r.wirelen, r.linktype) for r in batch]),
-                pickle.HIGHEST_PROTOCOL))
-        except (OSError, ValueError):    # the worker is gone: the main process does it
-            w = -1
-        self.batches.put((batch, w))
-        return True
-
-
-def texts(records, verify: bool, workers: int, fast) -> Iterator[tuple]:
-    """``(record, line or None)`` for every record, in order, the lines made
-    by ``workers`` processes (``fast``: the local line function, for batches
-    whose worker died)."""
+def write_with_workers(path: str, workers: int, verify: bool, state, decode, general,
+                       out, limit: int | None, on_record) -> bool:
+    """Print the summary of ``path`` with ``workers`` processes; update
+    ``state`` (frames, sctp, icmp, shown lines); True when the whole file was
+    done, False when the caller must go on alone after ``state.frames``
+    records (the workers stopped early, or ``limit`` was reached: then
+    ``state.stopped`` is True)."""
     import multiprocessing
     ctx = multiprocessing.get_context("fork")
     conns, procs = [], []
-    for _ in range(workers):
-        parent, child = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(child, verify), daemon=True)
+    for k in range(workers):
+        parent, child = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_worker, args=(child, path, k, workers, verify), daemon=True)
         p.start()
         child.close()
         conns.append(parent)
         procs.append(p)
-    sender = _Sender(records, conns)
-    sender.start()
-    dead = set()
+    from ..model import Record
+    write = out.write
+    tm = general.__self__.time
+    b = 0
     complete = False
     try:
         while True:
-            batch, w = sender.batches.get()
-            if batch is None:
-                complete = True
-                if w is not None:
-                    raise w
-                return
-            lines = None
-            if w >= 0 and w not in dead:
-                try:
-                    lines = pickle.loads(conns[w].recv_bytes())
-                except (EOFError, OSError):
-                    dead.add(w)
-            sender.slots.release()
-            if lines is None or len(lines) != len(batch):
-                lines = [_safe(fast, r) for r in batch]
-            yield from zip(batch, lines)
+            try:
+                msg = pickle.loads(conns[b % workers].recv_bytes())
+            except (EOFError, OSError):
+                return False                 # a worker died: the caller goes on alone
+            if msg[0] == "end":
+                complete = msg[1]
+                return complete
+            _kind, first, frames, last_offset, items = msg
+            if tm.first is None:
+                tm.first = first
+            done = state.frames
+            for item in items:
+                if item.__class__ is str:
+                    k = item.count("\n") + 1
+                    if limit is not None and state.shown + k >= limit:
+                        keep = limit - state.shown
+                        lines = item.split("\n", keep)[:keep]
+                        write("\n".join(lines) + "\n")
+                        state.shown += keep
+                        state.sctp += keep
+                        state.frames = int(lines[-1].split(None, 1)[0])   # its frame number
+                        state.stopped = True
+                        return False
+                    write(item)
+                    write("\n")
+                    state.shown += k
+                    state.sctp += k
+                    continue
+                rec = Record(*item)
+                state.frames = rec.number        # records are numbered from 1 in file order
+                pkt = decode(rec)
+                if pkt.sctp is not None:
+                    state.sctp += 1
+                elif pkt.icmp is not None:
+                    state.icmp += 1
+                else:
+                    continue
+                write(general(pkt) + "\n")
+                state.shown += 1
+                if limit is not None and state.shown >= limit:
+                    state.stopped = True
+                    return False
+            state.frames = done + frames
+            if on_record is not None:        # the progress bar counts records
+                stub = Record(0, 0, b"", 0, 0, 0, None, None, last_offset)
+                for _ in range(frames):
+                    on_record(stub)
+            b += 1
     finally:
-        sender.stop.set()
-        sender.slots.release()
-        sender.join(timeout=0.2)
-        if not complete or sender.is_alive():
-            # stopped early (-c, a closed pipe): workers may be busy or mid-reply
-            for p in procs:
-                p.terminate()
-        else:                            # done sending: an empty message ends each worker
-            for c in conns:
-                try:
-                    c.send_bytes(b"")
-                except (OSError, ValueError):
-                    pass
+        for p in procs:
+            if not complete:
+                p.terminate()                # stopped early: a worker may be mid-send
+            p.join(timeout=2)
         for c in conns:
             c.close()
-        for p in procs:
-            p.join(timeout=1)
-            if p.is_alive():
-                p.terminate()
-
-
-def _safe(fast, rec):
-    try:
-        return fast(rec)
-    except Exception:
-        return None
