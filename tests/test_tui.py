@@ -430,3 +430,68 @@ def test_live_ui_as_a_subprocess_in_a_terminal_captures_on_lo(tshark, tmp_path, 
     assert f"live capture saved to {out}" in text
     got = tshark_fields(tshark, out, f"sctp.srcport == {port} && !icmp", "sctp.data_tsn_raw")
     assert [int(t) for t, in got] == tsns
+
+
+M3UA = PUBLIC / "arkime" / "m3ua_synthetic.pcap"   # whole M3UA messages, and one reassembled (frame 66)
+
+
+def test_detail_tree_shows_payload_layers(tshark):
+    """The detail pane shows the payload dissector's tree as `read -V` does: a
+    whole M3UA message in its frame, and a fragmented one, reassembled, in the
+    frame that completes it (hex pane on the reassembly buffer); values equal
+    tshark's."""
+    rows = tshark_fields(tshark, M3UA, "m3ua", "frame.number", "m3ua.protocol_data_opc",
+                         "sctp.data_b_bit")
+    whole = next(r for r in rows if r[2] == "1")
+    reassembled = next(r for r in rows if r[2] != "1")
+
+    async def body(app, pilot):
+        for number, opc, _b in (whole, reassembled):
+            app.show_packet(int(number) - 1)
+            await pilot.pause(0.1)
+            nodes = list(tree_nodes(app.query_one("#detail").root))
+            layer = [n for n in nodes if str(n.label).startswith("MTP 3 User Adaptation Layer")]
+            assert layer, f"frame {number}: no M3UA layer in the detail tree"
+            opcs = [n for n in tree_nodes(layer[0]) if n.data and n.data[0].name ==
+                    "m3ua.protocol_data_opc"]
+            assert [str(n.data[0].value) for n in opcs] == [opc]
+            buf = opcs[0].data[1]
+            if number == reassembled[0]:
+                assert buf and buf.startswith("Reassembled SCTP Message")
+                pkt = app.current_packet
+                f = opcs[0].data[0]
+                data = pkt.buffers[buf]
+                assert int.from_bytes(data[f.offset:f.offset + f.length], "big") == int(opc)
+            else:
+                assert buf is None
+                f = opcs[0].data[0]
+                data = app.current_packet.record.data
+                assert int.from_bytes(data[f.offset:f.offset + f.length], "big") == int(opc)
+
+    run_app(M3UA, body)
+
+
+def test_t_key_grafts_tshark_payload(tshark):
+    """`t` on a frame carrying NGAP (no native dissector): tshark's NGAP tree,
+    with its labels, is added to the detail pane."""
+    path = PUBLIC / "open5gs" / "5g-roaming-hr.pcapng"
+    (number,), = tshark_fields(tshark, path, "ngap", "frame.number")[:1]
+    ref = subprocess.run([tshark, "-r", str(path), "-V", "-Y", f"frame.number == {number}"],
+                         capture_output=True, text=True).stdout
+    theirs = {line.strip() for line in ref.splitlines()}
+
+    async def body(app, pilot):
+        app.show_packet(int(number) - 1)
+        await pilot.pause(0.1)
+        labels = [str(n.label) for n in tree_nodes(app.query_one("#detail").root)]
+        assert not any(lb.startswith("NGAP-PDU") for lb in labels)
+        await pilot.press("t")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            labels = [str(n.label) for n in tree_nodes(app.query_one("#detail").root)]
+            if any(lb.startswith("NGAP-PDU") for lb in labels):
+                break
+        pdus = [lb for lb in labels if lb.startswith("NGAP-PDU")]
+        assert pdus and pdus[0] in theirs
+
+    run_app(path, body)

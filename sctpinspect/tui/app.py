@@ -21,6 +21,7 @@ from textual.widgets import (DataTable, Footer, Input, Label, OptionList, Static
                              TabPane, Tree)
 from textual.widgets.option_list import Option
 
+from ..errors import UserError
 from ..registry import tree_line
 from .store import Indexer, PacketStore
 from .views import (ASSOC_COLUMNS, assoc_rows, diagnostics_text, flow_lines, message_payload,
@@ -48,6 +49,8 @@ HELP_TEXT = """\
   Up/Down j/k PgUp/PgDn Home/End   move in the list (End follows a live capture)
   Tab         go to the detail tree, the hex pane shows the selected field's bytes
   n           show the Wireshark field names in the tree
+  t           add tshark's decode of the frame's payloads no native dissector knows
+              (S1AP, NGAP, SCCP/TCAP... through pyshark; needs tshark)
   p           pause/resume the live view (the capture keeps being written)
 
 [b]Associations[/b]   Enter: show only this association's packets (sctp.assoc_index == N)
@@ -55,7 +58,8 @@ HELP_TEXT = """\
 [b]Streams[/b]        Enter on a message: payload preview, hex and dissector tree
 [b]Flow[/b]           Enter on an arrow: select its packet in the list
 [b]TSN graph[/b]      TSN of DATA (o) and SACK cumulative TSN ack (-) over time, per direction
-[b]Send[/b]           kernel SCTP: F5 connect/listen, F6 send, F7 shut down, F8 abort, F9 stop
+[b]Send[/b]           kernel SCTP: F5 connect/listen, F6 send, F7 shut down, F8 abort, F9 stop;
+                      role "craft": F5 builds a raw probe (INIT, ABORT, DATA, any chunk), F6 sends it
 
 Colours: [green3]handshake[/] [white]data[/] [cyan]SACK[/] [magenta]shutdown[/] \
 [red1]abort/error[/] [grey70]heartbeat[/] [yellow]other control[/] [grey50]not SCTP[/]
@@ -269,6 +273,7 @@ class SctpInspectApp(App):
         Binding("ctrl+l", "clear_filter", "Clear filter"),
         Binding("ctrl+s", "save", "Save"),
         Binding("n", "toggle_names", "Field names"),
+        Binding("t", "tshark_payload", "tshark decode", show=False),
         Binding("p", "pause", "Pause", show=False),
         Binding("1", "tab('packets')", "Packets", show=False),
         Binding("2", "tab('assocs')", "Assocs", show=False),
@@ -518,6 +523,38 @@ class SctpInspectApp(App):
             return
         f, buf = d
         self.show_hex(self.current_packet, f.offset, f.length, buf)
+
+    def action_tshark_payload(self) -> None:
+        """Add tshark's decode (through pyshark) of the selected frame's payloads
+        that no native dissector knows (S1AP, NGAP, SCCP/TCAP...) to the tree."""
+        pkt = self.current_packet
+        if pkt is None:
+            return
+        if self.store.live or not self.store.path:
+            self.notify("tshark decodes from a file: save the capture (Ctrl+S) and open that",
+                        severity="warning")
+            return
+        self.notify(f"tshark is decoding frame {pkt.number}…")
+        self.run_worker(lambda: self._tshark_layers(pkt), thread=True, group="tshark")
+
+    def _tshark_layers(self, pkt) -> None:
+        from dissectors.tshark_bridge import decode_frame
+        try:
+            layers = decode_frame(self.store.path, pkt.number)
+        except UserError as e:
+            self.call_from_thread(self.notify, str(e), severity="error")
+            return
+        self.call_from_thread(self._graft_tshark, pkt, layers)
+
+    def _graft_tshark(self, pkt, layers) -> None:
+        have = {layer.name for layer in pkt.layers}
+        new = [layer for layer in layers if layer.name not in have]
+        if not new:
+            self.notify(f"tshark has no payload layer beyond ours in frame {pkt.number}")
+            return
+        pkt.layers.extend(new)
+        if self.current_packet is pkt:
+            self.show_packet(pkt.number - 1)
 
     def action_toggle_names(self) -> None:
         self.field_names = not self.field_names

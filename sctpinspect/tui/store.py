@@ -188,6 +188,10 @@ class PacketStore:
         self._decoder = Decoder(self.decode_options)
         self._packets = LRU(cache_packets)
         self._rows = LRU(4096)
+        self.decode_as = None           # Decode As table for the payload dissectors (None: by PPID/port)
+        self._payload = None            # the payload hook (whole messages), made on first use
+        self._completes: dict = {}      # frame -> fragmented messages completed in it
+        self._msgs_seen = 0             # analyzer.messages indexed into _completes so far
 
     # -- basic facts ------------------------------------------------------
     def __len__(self) -> int:
@@ -225,14 +229,67 @@ class PacketStore:
         if hit is None:
             rec = self.record(i)
             p = self._decoder.decode(rec)     # the UI thread's own decoder
-            self._packets.put(i, [p, self._attach_analysis(p, i)])
+            attached = self._attach_analysis(p, i)
+            self._packets.put(i, [p, attached])
+            self._add_payload(p, i, attached)
             return p
         p, attached = hit
         if not attached and i < self.analysed:
             # decoded before the analysis pass reached it (the first screen is
             # shown while it runs): add what the pass has learnt since
             hit[1] = self._attach_analysis(p, i)
+            if hit[1]:
+                self._add_reassembled(p, i)
         return p
+
+    def _add_payload(self, p, i: int, analysed: bool) -> None:
+        """The payload dissectors' layers, as ``read -V`` shows them: each whole
+        message of the frame, and (once the analysis has passed the frame) each
+        fragmented message it completes, reassembled."""
+        if p.sctp is None:
+            return
+        try:
+            if self._payload is None:
+                from ..payload import payload_hook
+                self._payload = payload_hook(self.decode_as, reassemble=False)
+            self._payload(p)
+        except Exception as e:            # a dissector bug must not break the detail pane
+            p.note("error", "malformed", f"payload dissector failed: {e}", 0, 0, None,
+                   "sctpinspect.dissector_exception")
+        if analysed:
+            self._add_reassembled(p, i)
+
+    def _add_reassembled(self, p, i: int) -> None:
+        an = self.analyzer
+        if an is None or p.sctp is None:
+            return
+        msgs = an.messages
+        if len(msgs) < self._msgs_seen:    # evicted by the analysis caps: index again
+            self._completes.clear()
+            self._msgs_seen = 0
+        for m in msgs[self._msgs_seen:]:
+            if len(m.frames) > 1:
+                self._completes.setdefault(m.frame, []).append(m)
+        self._msgs_seen = len(msgs)
+        done = self._completes.get(i + 1)
+        if not done:
+            return
+        from dissectors import dissect_payload
+        from ..payload import _add_buffer
+        from .views import message_payload
+        raw = _RawPackets(self)
+        for m in done:
+            data = message_payload(raw, m)
+            if not data:
+                continue
+            try:
+                tree = dissect_payload(data, 0, m.ppid, p.sport, p.dport, self.decode_as, p.notes)
+            except Exception:
+                continue
+            if tree is not None:
+                name = _add_buffer(p, data)
+                p.buffers.setdefault("layer:" + tree.name, name)
+                p.layers.append(tree)
 
     def _attach_analysis(self, p, i: int) -> bool:
         """What the analysis pass remembered about frame ``i`` (assoc, sender,
@@ -621,3 +678,14 @@ class LiveFeeder:
 def default_live_path(interface: str) -> str:
     d = os.environ.get("TMPDIR", "/tmp")
     return os.path.join(d, f"sctpinspect-{interface}-{time.strftime('%Y%m%d-%H%M%S')}.pcapng")
+
+
+class _RawPackets:
+    """``packet(i)`` without payload layers nor the cache, for gathering the
+    fragments of a reassembled message (no chain of reassemblies)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def packet(self, i: int):
+        return self.store._decoder.decode(self.store.record(i))
