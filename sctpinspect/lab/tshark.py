@@ -13,14 +13,16 @@ PAYLOAD_PROTOCOLS = ["s1ap", "diameter", "ngap", "m3ua", "m2pa", "sua", "x2ap", 
 
 
 def tshark_rows(capture, fields: list[str], display_filter: str | None = None,
-                extra: list[str] = (), tshark: str | None = None) -> list[list[str]]:
+                extra: list[str] = (), tshark: str | None = None,
+                payload: bool = False) -> list[list[str]]:
     """``tshark -T fields`` rows for ``capture``: absolute TSNs
     (``sctp.relative_tsns:FALSE``), CRC32c verified (``sctp.checksum.status``
-    1 good, 0 bad), payload protocols off so DATA payloads are ``data.data``;
+    1 good, 0 bad), payload protocols off so DATA payloads are ``data.data``
+    (``payload=True`` keeps them on, to compare payload dissectors);
     several occurrences of a field in one frame are joined with ``,``."""
     args = ["-n", "-o", "sctp.relative_tsns:FALSE", "-o", "sctp.checksum:crc-32c",
             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for p in PAYLOAD_PROTOCOLS:
+    for p in PAYLOAD_PROTOCOLS if not payload else ():
         args += ["--disable-protocol", p]
     for f in fields:
         args += ["-e", f]
