@@ -586,7 +586,7 @@ class Compiler:
 
     def matches(self, left, rterm):
         if rterm[0] != "lit" or rterm[1].kind != "STRING":
-            t = rterm[1] if rterm[0] == "lit" else rterm[2]
+            t = _first_token(rterm)     # a field, a literal, or a term such as `a & 3`
             raise FilterError(f'"{t.text}" is not a valid regular expression: '
                               "matches needs a quoted string.", t.col, t.length)
         tok = rterm[1]
@@ -771,4 +771,16 @@ def check_filter(text: str) -> FilterError | None:
         compile_filter(text)
     except FilterError as e:
         return e
+    return None
+
+
+def _first_token(term):
+    """The first token of a parsed term (nested tuples of tokens and names)."""
+    if hasattr(term, "text") and hasattr(term, "col"):
+        return term
+    if isinstance(term, (tuple, list)):
+        for part in term:
+            t = _first_token(part)
+            if t is not None:
+                return t
     return None
