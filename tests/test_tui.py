@@ -46,6 +46,8 @@ def run_app(path, body, size=(160, 50), **kw):
                 await pilot.pause(0.05)
                 if app.store.analysis_done:
                     break
+            for mounting in app.mount_views():    # views held back for the first screen
+                await mounting
             await pilot.pause(0.3)
             await body(app, pilot)
             app.shutdown()
