@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Callable, Iterator
+from typing import Callable
 
 import crc32c as _crc32c
 
@@ -59,14 +59,6 @@ _LINKS = {
     101: (None, 0),   # raw IP
     228: (None, 0),   # raw IPv4
 }
-
-
-def _data(buf, off, clen, flags):
-    if clen <= 16:                      # no user data: the decoder notes it (RFC 9260 6.2)
-        return None
-    tsn, sid, ssn, ppid = _DATA(buf, off + 4)
-    p = _PPID_TEXT.get(ppid)
-    return _DATA_SUMMARY[flags & 15] % (tsn, sid, ssn, p if p is not None else _ppid(ppid), clen - 16)
 
 
 def _sack(buf, off, clen, flags):
@@ -125,27 +117,19 @@ def _abort(buf, off, clen, flags):
 
 
 # chunk type -> summary text of a clean chunk, or None to take the general path.
-# SHUTDOWN COMPLETE is handled in the walker (it must be the only chunk).
+# DATA (most chunks) is inline in clean_frame, and SHUTDOWN COMPLETE too (it
+# must be the only chunk).
 _CHUNKS: dict[int, Callable] = {
-    0: _data, 3: _sack, 4: _heartbeat, 5: _heartbeat, 6: _abort, 7: _shutdown,
+    3: _sack, 4: _heartbeat, 5: _heartbeat, 6: _abort, 7: _shutdown,
     8: _empty, 10: _cookie_echo, 11: _empty,
 }
 
 
-CLEAN_CHUNKS = frozenset(_CHUNKS)   # and SHUTDOWN COMPLETE, alone
+CLEAN_CHUNKS = frozenset(_CHUNKS) | {0, 14}   # every chunk type clean_frame accepts
 # a chunk shorter than its type's minimum is malformed (the decoder notes it)
 _MIN_LEN = {t: CHUNK_TYPES[t].min_len for t in CHUNK_TYPES}
 _HEAD_MAX = 4096      # cached line heads (address, port and vtag texts)
 _PPID_MAX = 4096      # cached PPID texts beyond the IANA ones
-
-
-def sctp_span(rec, verify_checksum: bool = True):
-    """``(buf, ip, s, pend)`` -- the frame bytes, the offsets of its IPv4 and
-    SCTP headers and the end of the SCTP packet -- when the frame is a whole
-    SCTP packet in IPv4 without options, not a fragment, with at least one
-    chunk header and a CRC32c that verifies (unless not asked to); else None."""
-    r = clean_frame(rec, verify_checksum, None, None, True)
-    return r if r is None else (rec.data, r[0], r[0] + 20, r[1])
 
 
 def clean_frame(rec, verify_checksum: bool = True, ppids=None, layout: list | None = None,
@@ -158,8 +142,9 @@ def clean_frame(rec, verify_checksum: bool = True, ppids=None, layout: list | No
     flags, length, padded end)`` per chunk.  Clean: a whole SCTP packet in
     IPv4 without options, not a fragment, at least one chunk header, a
     CRC32c that verifies (unless ``verify_checksum`` is false), and only
-    chunks the decoder would add no note to.  One function, not two, on
-    purpose: it is the per-frame cost of ``read``.
+    chunks the decoder would add no note to.  ``header_only`` stops after
+    the frame and common-header checks (``texts`` is None).  One function,
+    not two, on purpose: it is the per-frame cost of ``read``.
     """
     buf = rec.data
     lt = rec.linktype
@@ -202,7 +187,7 @@ def clean_frame(rec, verify_checksum: bool = True, ppids=None, layout: list | No
             return None
         if pad_end > cend and buf[cend:pad_end].count(0) != pad_end - cend:
             return None                  # non-zero padding: a note
-        if ctype == 0:                   # DATA, inline (most chunks are): as _data
+        if ctype == 0:                   # DATA, inline: most chunks are
             if clen <= 16:
                 return None
             tsn, sid, ssn, ppid = _DATA(buf, off + 4)
