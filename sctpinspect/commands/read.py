@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..errors import CaptureFileError, UserError
@@ -257,8 +256,6 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
         from ..output.fastsummary import write_summary
         from ..output.workers import default_workers
         workers = default_workers(args.file) if args.workers is None else args.workers
-        if workers and not os.path.isfile(args.file):
-            workers = 0          # a pipe or FIFO can be read once: by this process
         write_summary(pipe, summary, out, limit, counter, not args.no_checksum, workers, args.file)
         return
     if fmt == "json":

@@ -29,6 +29,7 @@ project capture, on the benchmark capture and on mutated frames.
 """
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from typing import Callable
@@ -316,10 +317,11 @@ def write_summary(pipe, printer, out, limit: int | None, shown: list,
     records = pipe.records
     buf: list[str] = []
     try:
-        if workers and path and path != "-" and tm.mode == "r":
+        # a pipe or FIFO can be read once, by this process: workers need a file
+        if workers and path and tm.mode == "r" and os.path.isfile(path):
             from .workers import write_with_workers
-            if write_with_workers(path, workers, verify_checksum, c, decode, general, out, limit,
-                                  on_record) or c.stopped:
+            if write_with_workers(path, workers, verify_checksum, c, decode, general, tm, out,
+                                  limit, on_record) or c.stopped:
                 return
             if c.frames:                     # go on alone after what the workers printed
                 from itertools import islice

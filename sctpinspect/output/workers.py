@@ -109,10 +109,11 @@ def _worker(conn, path: str, k: int, workers: int, verify: bool) -> None:
     conn.close()
 
 
-def write_with_workers(path: str, workers: int, verify: bool, state, decode, general,
+def write_with_workers(path: str, workers: int, verify: bool, state, decode, general, tm,
                        out, limit: int | None, on_record) -> bool:
     """Print the summary of ``path`` with ``workers`` processes; update
-    ``state`` (frames, sctp, icmp, shown lines); True when the whole file was
+    ``state`` (frames, sctp, icmp, shown lines) and ``tm`` (the time
+    formatter ``general`` prints with); True when the whole file was
     done, False when the caller must go on alone after ``state.frames``
     records (the workers stopped early, or ``limit`` was reached: then
     ``state.stopped`` is True)."""
@@ -128,7 +129,6 @@ def write_with_workers(path: str, workers: int, verify: bool, state, decode, gen
         procs.append(p)
     from ..model import Record
     write = out.write
-    tm = general.__self__.time
     b = 0
     complete = False
     try:
