@@ -33,6 +33,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from ..errors import UserError
+from .widgets import ThreadPosting
 
 #: menu of the probe kinds; filled from sctpinspect.craft.KINDS without importing
 #: scapy at TUI start (checked against KINDS by the tests)
@@ -211,7 +212,7 @@ def warm_up() -> None:
 
 # --------------------------------------------------------------------------- the widget
 
-class CraftForm(Vertical):
+class CraftForm(ThreadPosting, Vertical):
     """The craft-mode form of the Send panel.  ``log(line, style)``,
     ``error(text)`` and ``state(text)`` are the panel's log, error line and
     status line."""
@@ -376,11 +377,6 @@ class CraftForm(Vertical):
         self.sender = send_crafted(crafted, wait, self._post_from_thread)
 
     # -------------------------------------------------------------- from the thread
-    def _post_from_thread(self, kind: str, obj) -> None:
-        try:
-            self.app.call_from_thread(self._on_post, kind, obj)
-        except Exception:  # noqa: BLE001 - the app is closing
-            pass
 
     def _on_post(self, kind: str, obj) -> None:
         if not self.is_attached:

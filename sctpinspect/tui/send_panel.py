@@ -36,6 +36,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, RichLog, Select
 
 from ..errors import UserError
+from .widgets import ThreadPosting
 from .craft_panel import CraftForm, warm_up
 
 ROLES = (("client (connect)", "client"), ("server (listen)", "server"),
@@ -404,7 +405,7 @@ class SendSession:
 
 # --------------------------------------------------------------------------- the widget
 
-class SendPanel(Vertical):
+class SendPanel(ThreadPosting, Vertical):
     """Form, buttons and events log of the Send tab."""
 
     BINDINGS = [Binding("f5", "start", "Connect/Listen"),
@@ -615,11 +616,6 @@ class SendPanel(Vertical):
         return True
 
     # -------------------------------------------------------------- from the session thread
-    def _post_from_thread(self, kind: str, obj) -> None:
-        try:
-            self.app.call_from_thread(self._on_post, kind, obj)
-        except Exception:  # noqa: BLE001 - the app is closing
-            pass
 
     def _on_post(self, kind: str, obj) -> None:
         if not self.is_attached:

@@ -308,3 +308,15 @@ def braille_plot(series: list, width: int, height: int, x_range=None, y_range=No
         if r != height - 1:
             t.append("\n")
     return t
+
+
+class ThreadPosting:
+    """For a widget fed by a worker thread (a socket session, a crafted
+    packet's reply wait): ``_post_from_thread(kind, obj)``, given to the
+    thread, runs the widget's ``_on_post(kind, obj)`` on the app's thread."""
+
+    def _post_from_thread(self, kind: str, obj) -> None:
+        try:
+            self.app.call_from_thread(self._on_post, kind, obj)
+        except Exception:  # noqa: BLE001 - the app is closing
+            pass
