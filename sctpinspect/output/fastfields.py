@@ -122,27 +122,17 @@ def fast_collector(index: dict, verify_checksum: bool = True) -> Callable | None
             return None
         buf, s, pend, chunks = r
         found: dict = {}
-        get = found.get
-
-        def put(p, values):
-            for i, name in p:
-                vals = get(name)
-                if vals is None:
-                    found[name] = [values[i]]
-                else:
-                    vals.append(values[i])
-
         if frame_plan:
-            put(frame_plan, (rec.number, rec.wirelen, len(buf)))
+            _put(found, frame_plan, (rec.number, rec.wirelen, len(buf)))
         if ip_plan:
             vhl, tos, tlen, ident, frag, ttl, proto, csum, src, dst = _IPV4(buf, s - 20)
             src, dst = _ntoa(src), _ntoa(dst)
-            put(ip_plan, (vhl >> 4, (vhl & 15) << 2, tos, tlen, ident, frag >> 13, bool(frag & 0x8000),
+            _put(found, ip_plan, (vhl >> 4, (vhl & 15) << 2, tos, tlen, ident, frag >> 13, bool(frag & 0x8000),
                           bool(frag & 0x4000), bool(frag & 0x2000), frag & 0x1FFF, ttl, proto, csum, 2,
                           src, src, dst, dst))
         if common_plan:
             sport, dport, vtag, csum = _COMMON(buf, s)
-            put(common_plan, (sport, dport, vtag, sport, dport, csum,
+            _put(found, common_plan, (sport, dport, vtag, sport, dport, csum,
                               1 if verify_checksum else 2))
         for off, ctype, flags, clen, pad_end in chunks:
             cend = off + clen
@@ -156,12 +146,22 @@ def fast_collector(index: dict, verify_checksum: bool = True) -> Callable | None
                 values = head + (clen,) + _values(buf, off, ctype, clen)
                 if pad_end > cend:
                     values += (buf[cend:pad_end],)
-                put(p, values)
+                _put(found, p, values)
             if ctype == 3 and (gap_plan or acked or dups):
-                _sack_lists(buf, off, put, gap_plan, acked, dups)
+                _sack_lists(buf, off, found, gap_plan, acked, dups)
         return found
 
     return collect
+
+
+def _put(found: dict, plan: tuple, values: tuple) -> None:
+    """Append ``values[i]`` to ``found[name]`` for each ``(i, name)`` of ``plan``."""
+    for i, name in plan:
+        vals = found.get(name)
+        if vals is None:
+            found[name] = [values[i]]
+        else:
+            vals.append(values[i])
 
 
 def _values(buf, off, ctype, clen) -> tuple:
@@ -178,7 +178,7 @@ def _values(buf, off, ctype, clen) -> tuple:
     return ()
 
 
-def _sack_lists(buf, off, put, gap_plan, acked, dups) -> None:
+def _sack_lists(buf, off, found, gap_plan, acked, dups) -> None:
     """The gap blocks, gap-acked count and duplicate TSNs of a clean SACK, in
     the order decode_sack adds them (after the four fixed fields)."""
     cum, _rwnd, ngaps, ndups = _SACK(buf, off + 4)
@@ -187,14 +187,14 @@ def _sack_lists(buf, off, put, gap_plan, acked, dups) -> None:
     for i in range(ngaps):
         s, e = _GAP(buf, o)
         if gap_plan:
-            put(gap_plan, (i, s, (cum + s) & 0xFFFFFFFF, e, (cum + e) & 0xFFFFFFFF))
+            _put(found, gap_plan, (i, s, (cum + s) & 0xFFFFFFFF, e, (cum + e) & 0xFFFFFFFF))
         total += e - s + 1
         o += 4
     if ngaps and acked:
-        put(((0, "sctp.sack_number_of_tsns_gap_acked"),), (total,))
+        _put(found, ((0, "sctp.sack_number_of_tsns_gap_acked"),), (total,))
     for _ in range(ndups):
         if dups:
-            put(((0, "sctp.sack_duplicate_tsn"),), _U32(buf, o))
+            _put(found, ((0, "sctp.sack_duplicate_tsn"),), _U32(buf, o))
         o += 4
 
 
