@@ -36,6 +36,8 @@ def run_craft(body, size=(160, 50)):
         app = SctpInspectApp(str(SCTP_TEST))
         async with app.run_test(size=size) as pilot:
             await pilot.press("7")
+            for mounting in app.mount_views():    # the Send tab's widgets are mounted on demand
+                await mounting
             await pilot.pause(0.1)
             panel = app.query_one(SendPanel)
             panel.query_one("#send-role").value = "craft"

@@ -485,13 +485,19 @@ class SctpInspectApp(App):
     def mount_views(self, limit: int | None = None) -> list:
         """Mount the other views' widgets (held back for the first screen): all of
         them, or the next ``limit`` (the tick mounts one at a time, so that a key
-        pressed meanwhile waits for one view at most).  Await the results to use them."""
+        pressed meanwhile waits for one view at most).  Await the results to use
+        them: without ``limit`` they include the views already being mounted
+        (by a tab key, say), so that awaiting them all means every view is ready."""
         waits = []
+        started = 0
         for p in self.query(DeferredPane):
             if p._mounting is None:
-                if limit is not None and len(waits) >= limit:
+                if limit is not None and started >= limit:
                     break
                 waits.append(p.mount_held())
+                started += 1
+            elif limit is None:
+                waits.append(p._mounting)
         return waits
 
     def _add_field(self, parent, field, buf, expand=False) -> None:

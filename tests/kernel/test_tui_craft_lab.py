@@ -66,6 +66,9 @@ def test_craft_panel_init_gets_init_ack_from_kernel(tmp_path):
         app = SctpInspectApp(live_source=src, live_path=str(out))
         async with app.run_test(size=(160, 50)) as pilot:
             await pilot.press("7")
+            for mounting in app.mount_views():    # the Send tab's widgets are mounted on demand
+                await mounting
+            await pilot.pause()
             panel = app.query_one(SendPanel)
             form = panel.query_one(CraftForm)
             panel.query_one("#send-role").value = "craft"

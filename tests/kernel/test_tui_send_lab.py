@@ -66,6 +66,9 @@ def test_send_panel_association_on_lo(tmp_path):
         app = SctpInspectApp(live_source=src, live_path=str(out))
         async with app.run_test(size=(160, 50)) as pilot:
             await pilot.press("7")
+            for mounting in app.mount_views():    # the Send tab's widgets are mounted on demand
+                await mounting
+            await pilot.pause()
             panel = app.query_one(SendPanel)
             for name, value in (("peer", "127.0.0.1"), ("port", str(PORT)),
                                 ("streams", "8,8"), ("sid", "3"), ("ppid", "101"),
