@@ -191,24 +191,34 @@ class LazyField(Field):
 LAZY_COLLECTORS: dict = {}
 
 
+# Names of the fields only the analysis adds (analysis/fields.py fills it): an
+# unbuilt chunk holds them in ``Chunk.ann`` or not at all.
+GENERATED: set = set()
+
+
 class Chunk(LazyField):
-    """An SCTP chunk: a ``sctp.chunk`` subtree with its header decoded.
+    """An SCTP chunk: its header, its compact values, and (on demand) its tree.
 
     ``type``/``flags``/``clen`` are the chunk header; ``offset``/``length`` the
     bytes it covers in the frame (including padding actually present).
+    ``row`` is its :data:`~sctpinspect.decode.sctp.chunks.CHUNK_TYPES` entry;
+    ``v`` the compact values the row's decode gives (``row.names`` says
+    which Wireshark field each position is, None for lists and non-fields;
+    a None value means the field is absent), read by summaries, filters and
+    the analysis without any tree.  ``ann`` holds what the analysis adds
+    (``(where, name, value)``, see :meth:`annotate`), ``rel`` the relative-TSN
+    base when tshark's relative TSNs are shown.
 
-    The dissector may leave a well-formed common chunk (DATA, SACK, ...) unbuilt
-    (``_build`` set): its children and show text are made on first access, and
-    ``_quick`` then holds ``(names, values)`` -- ``names`` maps a field name to
-    its index in ``values``, or to -1 for a name the chunk has no child of --
-    so that :meth:`get` of the key values (TSN, SID,
-    cumulative TSN ack...) answers without building the subtree.
+    A chunk the decoder vouched for (no expert note) is unbuilt (``_build``
+    set): its ``sctp.chunk`` subtree is made from the frame's bytes the first
+    time something reads ``children``/``show``, with ``ann`` and ``rel``
+    applied.  One object per chunk serves both views.
     """
 
-    __slots__ = ("type", "flags", "clen", "_quick")
+    __slots__ = ("type", "flags", "clen", "v", "row", "ann", "rel")
 
     def __init__(self, ctype: int, flags: int, clen: int, offset: int, length: int,
-                 show: str | None = None):
+                 show: str | None = None, row=None, v=None):
         self.name = "sctp.chunk"
         self.value = ctype
         self.offset = offset
@@ -216,22 +226,88 @@ class Chunk(LazyField):
         _set_show(self, show)
         _set_children(self, [])
         self._build = None
-        self._quick = None
         self.type = ctype
         self.flags = flags
         self.clen = clen
+        self.v = v
+        self.row = row
+        self.ann = None
+        self.rel = None
 
     def get(self, name: str, default: Any = None) -> Any:
-        """Value of the first *direct* child called ``name``."""
-        if self._build is not None:
-            names, values = self._quick
-            i = names.get(name)
-            if i is not None:           # -1: the chunk has no such child
-                return values[i] if i >= 0 else default
+        """Value of the first *direct* child called ``name``: from the compact
+        values for the row's fields, from the annotations, else the tree."""
+        row = self.row
+        if row is not None:
+            i = row.index.get(name)
+            if i is not None:
+                v = self.v
+                if v is not None:
+                    x = v[i]
+                    return default if x is None else x
+                if self._build is not None:
+                    return default
+        ann = self.ann
+        if ann is not None:
+            for where, n, value in ann:
+                if where is None and n == name:
+                    return value
+        if self._build is not None and name in GENERATED:
+            return default          # an analysis field: only ever in ``ann`` on an unbuilt chunk
         for c in self.children or ():
             if c.name == name:
                 return c.value
         return default
+
+    def annotate(self, name: str, value: Any, where=None) -> Field | None:
+        """Add a generated (analysis) field: under the chunk (``where`` None)
+        or under its first child called ``where``.  On an unbuilt chunk the
+        field is remembered and made with the tree; returns the Field when
+        the tree exists."""
+        if self._build is not None:
+            if self.ann is None:
+                self.ann = [(where, name, value)]
+            else:
+                self.ann.append((where, name, value))
+            return None
+        return _attach(self, where, name, value)
+
+
+def _attach(ch, where, name, value):
+    """Append the generated field ``name`` under ``ch`` or its child ``where``
+    (a field name, or ``(field name, k)`` for its k-th occurrence); with a
+    None ``name``, ``value`` is a generated Field subtree to append (offsets
+    of -1 in it become the parent's)."""
+    parent = ch
+    if where is not None:
+        if where.__class__ is tuple:
+            wname, k = where
+        else:
+            wname, k = where, 0
+        parent = None
+        for f in ch.walk():
+            if f.name == wname:
+                if k == 0:
+                    parent = f
+                    break
+                k -= 1
+        if parent is None:
+            parent = ch
+    if name is None:
+        off = parent.offset
+        for f in value.walk():
+            if f.offset < 0:
+                f.offset = off
+        return parent.append(value)
+    return parent.add(name, value, parent.offset, 0)
+
+
+def apply_annotations(ch) -> None:
+    """Make the remembered generated fields of a just-built chunk."""
+    ann = ch.ann
+    if ann:
+        for where, name, value in ann:
+            _attach(ch, where, name, value)
 
 
 class Note:
@@ -292,29 +368,41 @@ class Record:
         return self.ts_ns / 1e9
 
 
+# The decoder installs this: ``build_layers(pkt) -> list of layer Fields`` for a
+# packet decoded compactly (its tree is made from the frame's bytes on first use).
+LAYER_BUILDER = None
+
+
 class Packet:
-    """A decoded frame.
+    """A decoded frame: the compact record, and its protocol tree on demand.
+
+    Quick attributes give the SCTP view that summaries, filters and the
+    analysis need without any tree; they describe the *outer* SCTP packet
+    (``is_sctp`` False when the frame carries none).  ``chunks`` holds the
+    :class:`Chunk` records with their compact values.
 
     ``layers``: top-level protocol trees in order (``frame``, ``eth``/``sll``,
     ``ip``/``ipv6``, optionally ``udp``, ``sctp``; for an ICMP error quoting an
     SCTP packet: ``icmp``/``icmpv6`` whose subtree holds the quoted ``sctp``).
-    Quick-access attributes give the SCTP view that analysis needs without
-    walking trees; they describe the *outer* SCTP packet and are None/empty
-    when the frame carries no SCTP (``is_sctp`` False).
+    A frame the decoder vouched for (whole IPv4/IPv6 SCTP packet, every chunk
+    clean, so no expert note beyond the checksum's) is decoded compactly and
+    its layers are built from its bytes the first time something reads
+    ``layers`` or ``sctp``; every other frame gets its layers at once.
 
     ``checksum_status``: "good", "bad", "zero" (offload / RFC 9653, not an
     error), "adler32" (legacy RFC 2960 checksum that verifies), "unverified"
     (verification off or packet truncated).
     """
 
-    __slots__ = ("record", "layers", "notes", "ip_version", "src", "dst",
+    __slots__ = ("record", "_layers", "notes", "ip_version", "src", "dst",
                  "sport", "dport", "vtag", "checksum", "checksum_expected",
-                 "checksum_status", "chunks", "sctp", "sctp_offset", "encap",
-                 "icmp", "analysis", "buffers")
+                 "checksum_status", "chunks", "_sctp", "sctp_offset", "encap",
+                 "icmp", "analysis", "buffers", "first_ns", "assoc_index", "_extra",
+                 "_reuse")
 
     def __init__(self, record: Record):
         self.record = record
-        self.layers: list[Field] = []
+        self._layers: list[Field] | None = []
         self.notes: list[Note] = []
         self.ip_version = 0
         self.src: str | None = None
@@ -326,7 +414,7 @@ class Packet:
         self.checksum_expected: int | None = None
         self.checksum_status: str | None = None
         self.chunks: list[Chunk] = []
-        self.sctp: Field | None = None       # the outer sctp layer
+        self._sctp: Field | None = None       # the outer sctp layer
         self.sctp_offset = -1
         self.encap: str | None = None        # "udp" for RFC 6951 SCTP over UDP
         self.icmp: Field | None = None       # ICMP layer quoting an SCTP header
@@ -335,8 +423,77 @@ class Packet:
         # Fields of a layer decoded from such a buffer carry offsets into it;
         # the layer Field's name is recorded in ``buffers`` under "layer:<name>".
         self.buffers: dict | None = None
+        self.first_ns = 0                    # the capture's first timestamp (frame.time_relative)
+        self.assoc_index: int | None = None  # set by the analysis (sctp.assoc_index)
+        self._extra = None                   # generated sctp-layer fields waiting for the tree
+        self._reuse = None                   # chunks a lazy tree build adopts
+
+    # -- the tree, on demand ------------------------------------------------
+    @property
+    def layers(self) -> list:
+        ls = self._layers
+        if ls is None:
+            ls = self._layers = LAYER_BUILDER(self)
+            ex = self._extra
+            if ex:
+                self._extra = None
+                for f, after_vtag in ex:
+                    self.add_sctp_field(f, after_vtag)
+        return ls
+
+    @layers.setter
+    def layers(self, value):
+        self._layers = value
+
+    @property
+    def sctp(self) -> Field | None:
+        """The outer ``sctp`` layer Field (builds the tree of a compact packet)."""
+        if self._layers is None:
+            self.layers
+        return self._sctp
+
+    @sctp.setter
+    def sctp(self, layer):
+        self._sctp = layer
+
+    @property
+    def built(self) -> bool:
+        """Whether the layers exist (False for a compact packet never shown)."""
+        return self._layers is not None
+
+    def add_sctp_field(self, f: Field, after_vtag: bool = False) -> None:
+        """Add a generated field to the outer sctp layer (after the
+        verification tag, as tshark places ``sctp.assoc_index``, or last); on
+        a compact packet it is made with the tree."""
+        if self._layers is None:
+            if self._extra is None:
+                self._extra = [(f, after_vtag)]
+            else:
+                self._extra.append((f, after_vtag))
+            return
+        layer = self._sctp
+        if layer is None:
+            return
+        ch = layer.children
+        if ch is None:
+            layer.children = [f]
+            return
+        if after_vtag:
+            for i, c in enumerate(ch):
+                if c.name == "sctp.verification_tag":
+                    ch.insert(i + 1, f)
+                    return
+        ch.append(f)
+
+    def sctp_fields(self) -> list:
+        """The generated sctp-layer fields waiting for the tree (compact packet)."""
+        return [f for f, _a in self._extra] if self._extra else []
 
     # -- convenient views -------------------------------------------------
+    @property
+    def is_sctp(self) -> bool:
+        return self.sctp_offset >= 0
+
     @property
     def number(self) -> int:
         return self.record.number
@@ -348,10 +505,6 @@ class Packet:
     @property
     def data(self) -> bytes:
         return self.record.data
-
-    @property
-    def is_sctp(self) -> bool:
-        return self.sctp is not None
 
     def note(self, severity: str, group: str, message: str, offset: int = 0,
              length: int = 0, rfc: str | None = None, key: str | None = None) -> Note:

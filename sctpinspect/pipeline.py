@@ -80,7 +80,7 @@ class Pipeline:
                 on_record(rec)
             pkt = decode(rec)
             self.frames += 1
-            if pkt.sctp is not None:
+            if pkt.sctp_offset >= 0:
                 self.sctp += 1
             elif pkt.icmp is not None:
                 self.icmp += 1

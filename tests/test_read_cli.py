@@ -283,6 +283,7 @@ def test_summary_folds_runs_of_identical_chunks():
     rec = Record(1, 0, b"", 0, 1)
     p = Packet(rec)
     p.sctp = Field("sctp", None, 0, 0)
+    p.sctp_offset = 0
     p.src, p.dst, p.sport, p.dport, p.vtag = "10.0.0.1", "10.0.0.2", 1, 2, 5
     p.chunks = [Chunk(6, 0, 4, 12 + 4 * i, 4) for i in range(5)] + [Chunk(14, 0, 4, 32, 4)]
     sp.chunk_summary = lambda c: {6: "ABORT", 14: "SHUTDOWN_COMPLETE"}[c.type]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import CaptureFileError, UserError
@@ -183,7 +184,7 @@ def run(args) -> int:
     try:
         try:
             if fmt == "fields":
-                _run_fields(pipe, printer, buf, out, limit, shown, not args.no_checksum)
+                _run_fields(pipe, printer, buf, out, limit, shown)
             else:
                 _run_packets(pipe, args, buf, out, limit, shown)
         finally:
@@ -224,15 +225,11 @@ def _counts(pipe, shown: int, linktypes=()) -> str:
 _FLUSH = 2048
 
 
-def _run_fields(pipe, printer, buf, out, limit, counter, verify_checksum=True) -> None:
+def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
     append = buf.append
     line = printer.line
     if printer.opt.header or printer.opt.bom:
         append(printer.header() if printer.opt.header else "\ufeff")
-    if pipe.analyse is None and pipe.predicate is None:
-        from ..output.fastfields import write_fields
-        if write_fields(pipe, printer, buf, out, limit, counter, verify_checksum):
-            return
     n = 0
     for pkt, shown in pipe:
         if not shown:
@@ -251,37 +248,41 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
     from ..output.text import SummaryPrinter
     summary = SummaryPrinter(args.time_mode)
     fmt = args.format
+    t = summary.time
     if fmt == "text" and not args.verbose and pipe.analyse is None and pipe.predicate is None:
-        # Plain summary lines: clean frames go straight from bytes to text.
-        from ..output.fastsummary import write_summary
-        from ..output.workers import default_workers
+        # Plain summary lines of a big file: worker processes make them (the
+        # output is what this process alone prints); after a damaged file or
+        # a dead worker this process goes on from the first frame not printed.
+        from ..output.workers import default_workers, summary_with_workers
         workers = default_workers(args.file) if args.workers is None else args.workers
-        write_summary(pipe, summary, out, limit, counter, not args.no_checksum, workers, args.file)
-        return
+        if workers and t.mode == "r" and os.path.isfile(args.file):
+            if summary_with_workers(pipe, args.file, workers, summary, out, limit, counter):
+                return
     if fmt == "json":
         from ..output.jsonout import packet_json
     elif args.verbose:
         from ..output.tree import tree_text
     append = buf.append
     field_names = args.field_names
-    n = 0
+    line = summary.line
+    n = counter[0]
+    if limit is not None and n >= limit:
+        return
     for pkt, shown in pipe:
-        t = summary.time
         if t.first is None:
             t.first = pkt.record.ts_ns
-        if shown and (pkt.sctp is not None or pkt.icmp is not None):
+        if shown and (pkt.sctp_offset >= 0 or pkt.icmp is not None):
             if fmt == "json":
                 append(packet_json(pkt, summary.chunk_summary, t.format(pkt.record.ts_ns)))
             elif args.verbose:
                 append(tree_text(pkt, field_names))
             else:
-                append(summary.line(pkt))
+                append(line(pkt))
             n += 1
             counter[0] = n
             if len(buf) >= _FLUSH:
                 out.write("\n".join(buf) + "\n")
                 buf.clear()
+            if limit is not None and n >= limit:
+                break
         t.prev = pkt.record.ts_ns
-        if limit is not None and n >= limit:
-            break
-

@@ -21,6 +21,7 @@ class DecodeOptions:
     relative_tsn: bool = False          # absolute TSNs by default, as stacks log them
     reassemble_ip: bool = True          # IPv4/IPv6 fragment reassembly
     max_reassembly_bytes: int = 16 << 20  # cap on buffered IP fragments
+    compact: bool = True                # vouched frames as compact records, trees on demand
 
 
 class Decoder:

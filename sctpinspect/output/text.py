@@ -131,7 +131,7 @@ class SummaryPrinter:
 
     def line(self, pkt) -> str:
         chunks = pkt.chunks
-        if chunks and pkt.notes == [] and pkt.sctp is not None:
+        if chunks and pkt.notes == [] and pkt.sctp_offset >= 0:
             st = pkt.checksum_status
             if st == "good" or st == "unverified":
                 tm = self.time
@@ -180,7 +180,7 @@ class SummaryPrinter:
         """The general path (every case)."""
         rec = pkt.record
         t = self.time.format(rec.ts_ns)
-        if pkt.sctp is None:
+        if pkt.sctp_offset < 0:
             return self._icmp_line(pkt, t)
         chunks = pkt.chunks
         if chunks or pkt.sctp.get("sctp.verification_tag") is not None:

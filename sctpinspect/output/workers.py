@@ -1,24 +1,26 @@
 """Summary lines made on the other cores, for ``read`` on big files.
 
-``read``'s per-frame cost is the byte-level summary of
-:mod:`~sctpinspect.output.fastsummary`.  On a file of millions of frames
-that is seconds while the other cores idle, so worker processes share the
-file: each reads it whole (the source is cheap) and formats every W-th
-batch of records; the reading process prints the batches in file order:
+``read``'s per-frame cost is the compact decode and the summary line.  On a
+file of millions of frames that is seconds while the other cores idle, so
+worker processes share the file: each reads it whole (the source is cheap),
+decodes and formats every W-th batch of records through the one
+source -> decode loop (:class:`~sctpinspect.pipeline.Pipeline`); the
+reading process prints the batches in file order:
 
     worker 0: batches 0, W, 2W, ...  ──┐
     worker 1: batches 1, W+1, ...    ──┼──▶ main: print in order; decode the
     ...                              ──┘         frames a worker declined
 
 * A worker sends, per batch of its own, blocks of finished lines and, in
-  their place, the raw records of the frames it declined (not clean: an
-  INIT, ICMP, a malformed chunk...).  The reading process decodes those in
+  their place, the raw records of the frames it declined (those the
+  decoder's compact path did not vouch for: an INIT, ICMP, an IP fragment,
+  a malformed chunk...).  The reading process decodes those in
   order with its decoder (so IP reassembly state, notes and marks are the
   same as in one process) and keeps the counts, ``-c`` and the progress bar.
 * Anything unusual -- a damaged file, a worker error or death -- ends the
   workers' part early: the reading process then goes on by itself from the
   first frame not yet printed, so the output, the error message and the
-  exit status are exactly those of one process (tests/test_fastpaths.py).
+  exit status are exactly those of one process (tests/test_read_workers.py).
 * Standard library only: ``multiprocessing`` with ``fork``, so workers
   inherit the imported decoder and start in milliseconds.
 """
@@ -53,52 +55,55 @@ def _worker(conn, path: str, k: int, workers: int, verify: bool) -> None:
     """Worker ``k`` of ``workers``: the batches ``k``, ``k + workers``, ...
     as ``("batch", first_ts, frames, last_offset, items)``, then ``("end",
     ok)``; ``items`` are line blocks (str) and declined records (tuples)."""
+    from ..decode import Decoder, DecodeOptions
+    from ..pipeline import Pipeline
     from ..sources import open_capture
-    from .fastsummary import fast_line
     from .text import SummaryPrinter
     printer = SummaryPrinter("r")
-    line = fast_line(printer, verify)
+    line = printer.line
     tm = printer.time
+    decoder = Decoder(DecodeOptions(verify_checksum=verify))
     send = conn.send_bytes
+
+    def batch_items(records) -> list:
+        items: list = []
+        run: list = []
+        for pkt, _shown in Pipeline(records, decoder=decoder):
+            if pkt.built:                # the compact path declined it: the reader decodes it
+                if run:
+                    items.append("\n".join(run))
+                    run = []
+                rec = pkt.record
+                items.append((rec.number, rec.ts_ns, rec.data, rec.wirelen, rec.linktype,
+                              rec.interface, rec.comment, rec.direction, rec.offset))
+            else:
+                run.append(line(pkt))
+        if run:
+            items.append("\n".join(run))
+        return items
+
     ok = False
     try:
         batch = 0
-        count = 0
         mine = k == 0
-        items: list = []
-        run: list = []
+        own: list = []
+        count = 0
         rec = None
         for rec in open_capture(path):
             if tm.first is None:
-                tm.first = rec.ts_ns
+                tm.first = decoder._impl.first_ns = rec.ts_ns
             if mine:
-                try:
-                    text = line(rec)
-                except Exception:        # never: the reading process decodes it then
-                    text = None
-                if text is not None:
-                    run.append(text)
-                else:
-                    if run:
-                        items.append("\n".join(run))
-                        run = []
-                    items.append((rec.number, rec.ts_ns, rec.data, rec.wirelen, rec.linktype,
-                                  rec.interface, rec.comment, rec.direction, rec.offset))
+                own.append(rec)
             count += 1
             if count == BATCH:
                 if mine:
-                    if run:
-                        items.append("\n".join(run))
-                        run = []
-                    send(pickle.dumps(("batch", tm.first, count, rec.offset, items), -1))
-                    items = []
+                    send(pickle.dumps(("batch", tm.first, count, rec.offset, batch_items(own)), -1))
+                    own = []
                 batch += 1
                 count = 0
                 mine = batch % workers == k
         if count and mine:
-            if run:
-                items.append("\n".join(run))
-            send(pickle.dumps(("batch", tm.first, count, rec.offset, items), -1))
+            send(pickle.dumps(("batch", tm.first, count, rec.offset, batch_items(own)), -1))
         ok = True
     except BaseException:                # a damaged file, or anything: the reader takes over
         pass
@@ -107,6 +112,38 @@ def _worker(conn, path: str, k: int, workers: int, verify: bool) -> None:
     except (OSError, ValueError):
         pass
     conn.close()
+
+
+class _Counts:
+    """What the workers' part has done so far."""
+    __slots__ = ("frames", "sctp", "icmp", "shown", "stopped")
+
+    def __init__(self):
+        self.frames = self.sctp = self.icmp = self.shown = 0
+        self.stopped = False
+
+
+def summary_with_workers(pipe, path: str, workers: int, printer, out, limit, shown: list) -> bool:
+    """Summary lines of ``path`` made by ``workers`` processes, counted in
+    ``pipe`` (frames, SCTP, ICMP) and ``shown[0]``.  True when nothing is
+    left to do; False when the caller must go on with ``pipe`` (its records
+    then start at the first frame not printed)."""
+    c = _Counts()
+    try:
+        done = write_with_workers(path, workers, pipe.decoder.options.verify_checksum, c,
+                                  pipe.decoder.decode, printer.line, printer.time, out, limit,
+                                  pipe.on_record)
+    finally:
+        pipe.frames += c.frames
+        pipe.sctp += c.sctp
+        pipe.icmp += c.icmp
+        shown[0] = c.shown
+    if done or c.stopped:
+        return True
+    if c.frames:
+        from itertools import islice
+        pipe.records = islice(pipe.records, c.frames, None)
+    return False
 
 
 def write_with_workers(path: str, workers: int, verify: bool, state, decode, general, tm,
@@ -164,7 +201,7 @@ def write_with_workers(path: str, workers: int, verify: bool, state, decode, gen
                 rec = Record(*item)
                 state.frames = rec.number        # records are numbered from 1 in file order
                 pkt = decode(rec)
-                if pkt.sctp is not None:
+                if pkt.sctp_offset >= 0:
                     state.sctp += 1
                 elif pkt.icmp is not None:
                     state.icmp += 1

@@ -52,29 +52,33 @@ class SilentCtx(Ctx):
 
 
 class ChunkType:
-    """One row of CHUNK_TYPES.
+    """One row of CHUNK_TYPES: everything the project knows about a chunk type.
 
-    ``decode(ctx, chunk, off, end)`` fills ``chunk`` (value bytes
-    ``buf[off:end]``) and sets ``chunk.show``; ``summary(chunk)`` gives the
-    compact one-line form; ``min_len`` is the smallest legal Chunk Length
-    (header included); ``flag_fields`` are ``(field name, mask, is_bool)``
-    decoded under ``sctp.chunk_flags``; ``alone`` marks chunks that MUST NOT
-    be bundled (RFC 9260 6.10).
-
-    Optional speed-up for chunks frequent enough to matter (DATA, SACK...):
-    ``fast(c, chunk, off, end)`` returns ``(names, values)`` -- the chunk's
-    key values and a dict mapping their field names to indexes in ``values``
-    -- when it can *prove* that ``decode`` would add no expert note for these
-    bytes, else None.  The chunk's fields are then built by ``decode`` only on
-    first access (the Chunk is lazy) and ``chunk.get()`` of the key values
-    needs no fields at all.
+    * ``decode(ctx, chunk, off, end)`` -- the full decode of the value bytes
+      ``buf[off:end]``: fills ``chunk``'s tree (its Wireshark-named fields),
+      adds the expert notes, sets ``chunk.show`` and ``chunk.v``;
+    * ``v`` -- the compact values (a tuple) that summaries, filters and the
+      analysis read; ``names[i]`` is the Wireshark field held in ``v[i]``
+      (None for lists and values that are not a direct child field),
+      ``aliases`` more names for a position (hidden duplicates);
+    * ``fast(buf, off, end, flags)`` -- optional: the same ``v`` straight from
+      the bytes when it can *prove* that ``decode`` would add no note, else
+      None; such a chunk's tree is built only if something asks for it;
+    * ``collect(chunk, buf, off, end)`` -- optional, for unbuilt chunks:
+      ``(names, values)`` of the value fields in tree order, so ``-T fields``
+      reads them without building (see model.LAZY_COLLECTORS);
+    * ``summary(chunk)`` -- the one-line text, from ``chunk.v``;
+    * ``min_len`` the smallest legal Chunk Length (header included);
+      ``flag_fields`` ``(field name, mask, is_bool)`` under
+      ``sctp.chunk_flags``; ``alone`` marks chunks that MUST NOT be bundled
+      (RFC 9260 6.10); ``rfc`` the section defining the type.
     """
 
     __slots__ = ("name", "decode", "summary", "min_len", "rfc", "flag_fields", "alone",
-                 "fast")
+                 "fast", "names", "index", "collect")
 
     def __init__(self, name, decode, summary, min_len=4, rfc="RFC 9260 3.3",
-                 flag_fields=(), alone=False, fast=None):
+                 flag_fields=(), alone=False, fast=None, names=(), aliases=None, collect=None):
         self.name = name
         self.decode = decode
         self.summary = summary
@@ -83,6 +87,11 @@ class ChunkType:
         self.flag_fields = flag_fields
         self.alone = alone
         self.fast = fast
+        self.names = names
+        self.index = {n: i for i, n in enumerate(names) if n}
+        if aliases:
+            self.index.update(aliases)
+        self.collect = collect
 
 
 class ParameterType:

@@ -203,3 +203,49 @@ def dissect_causes(c, parent, off, end, pad_end=-1):
                 off += avail
             f.length = off - start
     return off
+
+
+# --- compact values -------------------------------------------------------------
+# ABORT, ERROR and the ASCONF Error Cause Indication carry their causes in
+# their compact values as ``(code, info, text)``: ``info`` is what the cause
+# says (the stream, the TSN, the unrecognized chunk type, the missing
+# parameter types, the staleness, the addresses, or the raw cause
+# information bytes: the reason text of a User Initiated Abort, the
+# additional information of a Protocol Violation), ``text`` its one-line
+# description as the tree shows it.
+
+def _cause_first(f, name):
+    for x in f.children or ():
+        if x.name == name:
+            return x.value
+    return None
+
+
+def _cause_addresses(f):
+    return tuple(v for t, v in _params.compact_params(f) if v)
+
+
+_CAUSE_COMPACT = {
+    1: lambda f: _cause_first(f, "sctp.cause_stream_identifier"),
+    2: lambda f: tuple(x.value for x in f.children if x.name == "sctp.cause_missing_parameter_type"),
+    3: lambda f: _cause_first(f, "sctp.cause_measure_of_staleness"),
+    5: _cause_addresses, 11: _cause_addresses, 160: _cause_addresses, 162: _cause_addresses,
+    6: lambda f: _cause_first(f, "sctp.chunk"),          # the type of the chunk it quotes
+    8: lambda f: _params.compact_params(f),
+    9: lambda f: _cause_first(f, "sctp.cause_tsn"),
+    261: lambda f: tuple(x.value for x in f.children if x.name == "sctp.hmac_id"),
+}
+
+
+def compact_causes(parent) -> tuple:
+    """``((code, info, text), ...)`` of the causes decoded under ``parent``."""
+    out = []
+    for f in parent.children or ():
+        if f.name == "sctp.cause":
+            fn = _CAUSE_COMPACT.get(f.value)
+            try:
+                info = fn(f) if fn is not None else _cause_first(f, "sctp.cause_information")
+            except Exception:
+                info = None
+            out.append((f.value, info, f.show))
+    return tuple(out)

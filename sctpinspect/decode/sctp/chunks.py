@@ -15,7 +15,7 @@ from ._base import (CHAT, ERROR, NOTE, WARN, ChunkType, Field, CHUNK_HDR, Silent
                     U32, U32x2, plural)
 from .names import CAUSE_NAMES, CHUNK_ACTIONS, CHUNK_NAMES, HMAC_IDS, PPIDS
 from ...model import (LAZY_COLLECTORS, Chunk, _get_children, _get_show, _set_children,  # noqa: F811
-                      _set_show)
+                      _set_show, apply_annotations)
 
 _DATA = struct.Struct("!IHHI")
 _IDATA = struct.Struct("!IHHII")
@@ -28,21 +28,25 @@ _BAD = "sctp.chunk_length.bad"
 _SEGMENT = ("middle", "last", "first", "complete")   # index = flags & 3 (B=2, E=1)
 
 
-def _tsn_field(c):
-    return "sctp.data_tsn_raw"
-
-
 # --- DATA / I-DATA ----------------------------------------------------------
+# v: (tsn, sid, ssn, ppid, user data length)
+
+_DATA_NAMES = ("sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_ssn", "sctp.data_payload_proto_id",
+               None)
+
 
 def decode_data(c, ch, off, end):
     buf = c.buf
     tsn, sid, ssn, ppid = _DATA.unpack_from(buf, off)
+    n = end - off - 12
+    ch.v = (tsn, sid, ssn, ppid, n if n > 0 else 0)
     kids = ch.children
+    if ch.rel is not None:      # tshark's relative TSN, beside the absolute one
+        kids.append(Field("sctp.data_tsn", (tsn - ch.rel) & 0xFFFFFFFF, off, 4))
     kids.append(Field("sctp.data_tsn_raw", tsn, off, 4))
     kids.append(Field("sctp.data_sid", sid, off + 4, 2))
     kids.append(Field("sctp.data_ssn", ssn, off + 6, 2))
     kids.append(Field("sctp.data_payload_proto_id", ppid, off + 8, 4))
-    n = end - off - 12
     if n > 0:
         kids.append(Field("sctpinspect.payload", buf[off + 12:end], off + 12, n))
     elif not c.quiet:
@@ -58,24 +62,19 @@ def _show_data(ch, t):
         "unordered" if f & 4 else "ordered", _SEGMENT[f & 3], t[1], t[2], t[3], t[4], plural(t[5]))
 
 
-_DATA_QUICK = {"sctp.data_tsn_raw": 0, "sctp.data_sid": 1, "sctp.data_ssn": 2,
-               "sctp.data_payload_proto_id": 3}
-
-
-def fast_data(c, ch, off, end):
+def fast_data(buf, off, end, flags):
     """DATA with user data: decode_data adds no note (see ChunkType.fast)."""
     if end - off <= 12:
         return None
-    return _DATA_QUICK, _DATA.unpack_from(c.buf, off)
+    return _DATA.unpack_from(buf, off) + (end - off - 12,)
 
 
 def summary_data(ch):
-    q = ch._quick
-    if q is not None:           # lazy chunk: the values without four get() calls
-        tsn, sid, ssn, ppid = q[1]
+    v = ch.v
+    if v is not None:
+        tsn, sid, ssn, ppid, _n = v
     else:
-        tsn, sid, ssn = ch.get("sctp.data_tsn_raw"), ch.get("sctp.data_sid"), ch.get("sctp.data_ssn")
-        ppid = ch.get("sctp.data_payload_proto_id")
+        tsn = sid = ssn = ppid = None
     n = ch.clen - 16
     p = _PPID_TEXT.get(ppid)
     return _DATA_SUMMARY[ch.flags & 15] % (tsn, sid, ssn, p if p is not None else _ppid(ppid),
@@ -105,18 +104,43 @@ def _ppid(p):
 _PPID_TEXT = {p: _ppid(p) for p in PPIDS}
 
 
+def _collect_data(ch, buf, off, end):
+    """decode_data's fields for a chunk fast_data accepted (user data present)."""
+    return _DATA_VALUE_NAMES, ch.v[:4] + (buf[off + 12:end],)
+
+
+_DATA_VALUE_NAMES = _DATA_NAMES[:4] + ("sctpinspect.payload",)
+
+# I-DATA v: (tsn, sid, reserved, mid, ppid, fsn, user data length); RFC 8260
+# 2.1: the last word is the PPID on the first fragment (B bit), else the FSN,
+# so one of ppid/fsn is None.
+_IDATA_NAMES = ("sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_reserved", "sctp.data_mid",
+                "sctp.data_payload_proto_id", "sctp.data_fsn", None)
+
+
+def _idata_v(buf, off, end, flags):
+    tsn, sid, res, mid, x = _IDATA.unpack_from(buf, off)
+    n = end - off - 16
+    if flags & 2:
+        return (tsn, sid, res, mid, x, None, n if n > 0 else 0)
+    return (tsn, sid, res, mid, None, x, n if n > 0 else 0)
+
+
 def decode_idata(c, ch, off, end):
     buf = c.buf
-    tsn, sid, res, mid, x = _IDATA.unpack_from(buf, off)
+    ch.v = v = _idata_v(buf, off, end, ch.flags)
+    tsn, sid, res, mid, ppid, fsn, _n = v
     kids = ch.children
     f = ch.flags
+    if ch.rel is not None:
+        kids.append(Field("sctp.data_tsn", (tsn - ch.rel) & 0xFFFFFFFF, off, 4))
     kids.append(Field("sctp.data_tsn_raw", tsn, off, 4))
     kids.append(Field("sctp.data_sid", sid, off + 4, 2))
     kids.append(Field("sctp.data_reserved", res, off + 6, 2))
     kids.append(Field("sctp.data_mid", mid, off + 8, 4))
     first = f & 2
-    # RFC 8260 2.1: the last word is the PPID on the first fragment, else the FSN.
-    kids.append(Field("sctp.data_payload_proto_id" if first else "sctp.data_fsn", x, off + 12, 4))
+    kids.append(Field("sctp.data_payload_proto_id" if first else "sctp.data_fsn",
+                      ppid if first else fsn, off + 12, 4))
     n = end - off - 16
     if n > 0:
         kids.append(Field("sctpinspect.payload", buf[off + 16:end], off + 16, n))
@@ -125,34 +149,41 @@ def decode_idata(c, ch, off, end):
                "sctpinspect.data_no_user_data")
     ch.show = "I_DATA chunk (%s, %s segment, TSN: %d, SID: %d, MID: %d, %spayload length: %s)" % (
         "unordered" if f & 4 else "ordered", _SEGMENT[f & 3], tsn, sid, mid,
-        "" if first else "FSN: %d, " % x, plural(n))
+        "" if first else "FSN: %d, " % fsn, plural(n))
 
 
-_IDATA_QUICK_B = {"sctp.data_tsn_raw": 0, "sctp.data_sid": 1, "sctp.data_reserved": 2,
-                  "sctp.data_mid": 3, "sctp.data_payload_proto_id": 4,   # first fragment: PPID
-                  "sctp.data_fsn": -1}
-_IDATA_QUICK = {"sctp.data_tsn_raw": 0, "sctp.data_sid": 1, "sctp.data_reserved": 2,
-                "sctp.data_mid": 3, "sctp.data_fsn": 4, "sctp.data_payload_proto_id": -1}
-
-
-def fast_idata(c, ch, off, end):
+def fast_idata(buf, off, end, flags):
     """I-DATA with user data: decode_idata adds no note."""
     if end - off <= 16:
         return None
-    return (_IDATA_QUICK_B if ch.flags & 2 else _IDATA_QUICK), _IDATA.unpack_from(c.buf, off)
+    return _idata_v(buf, off, end, flags)
 
 
 def summary_idata(ch):
     f = ch.flags
-    fsn = ch.get("sctp.data_fsn")
+    v = ch.v or (None,) * 7
+    fsn = v[5]
     return "I_DATA(tsn=%s sid=%s mid=%s %s len=%d%s)" % (
-        ch.get("sctp.data_tsn_raw"), ch.get("sctp.data_sid"), ch.get("sctp.data_mid"),
-        "fsn=%d" % fsn if fsn is not None else "ppid=%s" % _ppid(ch.get("sctp.data_payload_proto_id")),
+        v[0], v[1], v[3], "fsn=%d" % fsn if fsn is not None else "ppid=%s" % _ppid(v[4]),
         max(ch.clen - 20, 0), " " + ("U" if f & 4 else "") + ("B" if f & 2 else "") + ("E" if f & 1 else "")
         if f & 7 != 3 else "")
 
 
+_IDATA_VALUE_NAMES_B = _IDATA_NAMES[:5] + ("sctpinspect.payload",)
+_IDATA_VALUE_NAMES = _IDATA_NAMES[:4] + ("sctp.data_fsn", "sctpinspect.payload")
+
+
+def _collect_idata(ch, buf, off, end):
+    """decode_idata's fields for a chunk fast_idata accepted (user data present)."""
+    v = ch.v
+    if ch.flags & 2:
+        return _IDATA_VALUE_NAMES_B, v[:5] + (buf[off + 16:end],)
+    return _IDATA_VALUE_NAMES, v[:4] + (v[5], buf[off + 16:end])
+
+
 # --- INIT / INIT ACK ---------------------------------------------------------
+# v: (initiate tag, a_rwnd, outbound streams, inbound streams, initial TSN,
+#     parameters as (type, value) pairs: see params.compact_params)
 
 def _decode_init(prefix, label):
     def decode(c, ch, off, end):
@@ -175,6 +206,7 @@ def _decode_init(prefix, label):
                        % (label, "outbound" if os_ == 0 else "inbound"), off + 8, 4, "RFC 9260 3.3.2",
                        "sctpinspect.init_zero_streams")
         used = _params.dissect_params(c, ch, off + 16, end, ch.offset + ch.length)
+        ch.v = (itag, cred, os_, mis, tsn, _params.compact_params(ch))
         ch.show = "%s chunk (Outbound streams: %d, inbound streams: %d)" % (label, os_, mis)
         return used
     return decode
@@ -184,43 +216,44 @@ decode_init = _decode_init("sctp.init", "INIT")
 decode_init_ack = _decode_init("sctp.initack", "INIT_ACK")
 
 
-def _summary_init(prefix, label):
-    def summary(ch):
-        itag = ch.get(prefix + "_initiate_tag")
-        return "%s(itag=%s os=%s mis=%s tsn=%s a_rwnd=%s%s)" % (
-            label, "0x%08x" % itag if itag is not None else "?", ch.get(prefix + "_nr_out_streams"),
-            ch.get(prefix + "_nr_in_streams"), ch.get(prefix + "_initial_tsn"), ch.get(prefix + "_credit"),
-            _param_list(ch))
-    return summary
+def _init_names(prefix):
+    return (prefix + "_initiate_tag", prefix + "_credit", prefix + "_nr_out_streams",
+            prefix + "_nr_in_streams", prefix + "_initial_tsn", None)
 
 
-def _param_list(ch):
+def summary_init(ch, label=None):
+    v = ch.v
+    label = label or CHUNK_NAMES.get(ch.type, "INIT")
+    if v is None:
+        return "%s(itag=? os=None mis=None tsn=None a_rwnd=None)" % label
+    itag, cred, os_, mis, tsn, params = v
+    return "%s(itag=0x%08x os=%s mis=%s tsn=%s a_rwnd=%s%s)" % (
+        label, itag, os_, mis, tsn, cred, _param_list(params))
+
+
+def _param_list(params):
     names = []
-    for f in ch.children:
-        if f.name == "sctp.parameter":
-            t = f.value
-            if t == 5:
-                names.append(str(f.get("sctp.parameter_ipv4_address")))
-            elif t == 6:
-                names.append(str(f.get("sctp.parameter_ipv6_address")))
-            else:
-                spec = _params.PARAMETER_TYPES.get(t)
-                names.append(spec.name.replace(" ", "-").lower() if spec else "0x%04x" % t)
+    for t, value in params:
+        if t == 5 or t == 6:
+            names.append(str(value))
+        else:
+            spec = _params.PARAMETER_TYPES.get(t)
+            names.append(spec.name.replace(" ", "-").lower() if spec else "0x%04x" % t)
     return " params=" + ",".join(names) if names else ""
 
 
-summary_init = _summary_init("sctp.init", "INIT")
-summary_init_ack = _summary_init("sctp.initack", "INIT_ACK")
-
-
 # --- SACK / NR-SACK ----------------------------------------------------------
+# SACK v: (cumulative TSN ack, a_rwnd, number of gap blocks, number of duplicate
+#          TSNs, gap blocks as (start, end) offsets, duplicate TSNs)
 
-def _gap_blocks(c, ch, off, n, cum, prefix, label, end):
+def _gap_blocks(c, ch, off, n, cum, prefix, label, end, gaps):
     buf = c.buf
     kids = ch.children
     total = 0
     last_end = 0
     o = off
+    rel = ch.rel
+    base = cum if rel is None else (cum - rel) & 0xFFFFFFFF   # gap TSNs as the tree shows them
     for i in range(n):
         if o + 4 > end:
             if not c.quiet:
@@ -228,7 +261,8 @@ def _gap_blocks(c, ch, off, n, cum, prefix, label, end):
                        o, end - o, "RFC 9260 3.3.4", _BAD)
             return o, total, False
         s, e = _GAP.unpack_from(buf, o)
-        st, et = (cum + s) & 0xFFFFFFFF, (cum + e) & 0xFFFFFFFF
+        gaps.append((s, e))
+        st, et = (base + s) & 0xFFFFFFFF, (base + e) & 0xFFFFFFFF
         g = Field(prefix + "gap_block", i, o, 4, "%sGap Acknowledgement for TSN %d to %d" % (
             "NR-" if "nr_gap" in prefix else "", st, et), [
             Field(prefix + "gap_block_start", s, o, 2, None, [Field(prefix + "gap_block_start_tsn", st, o, 2)]),
@@ -249,7 +283,7 @@ def _gap_blocks(c, ch, off, n, cum, prefix, label, end):
     return o, total, True
 
 
-def _dups(c, ch, o, n, name, end):
+def _dups(c, ch, o, n, name, end, dups):
     buf = c.buf
     kids = ch.children
     for i in range(n):
@@ -258,7 +292,9 @@ def _dups(c, ch, o, n, name, end):
                 c.note(ERROR, "Malformed", "SACK announces %d duplicate TSNs but the chunk ends after %d" % (n, i),
                        o, end - o, "RFC 9260 3.3.4", _BAD)
             return o
-        kids.append(Field(name, U32.unpack_from(buf, o)[0], o, 4))
+        d = U32.unpack_from(buf, o)[0]
+        dups.append(d)
+        kids.append(Field(name, d, o, 4))
         o += 4
     return o
 
@@ -267,6 +303,8 @@ def decode_sack(c, ch, off, end):
     buf = c.buf
     cum, rwnd, ngaps, ndups = _SACK.unpack_from(buf, off)
     kids = ch.children
+    if ch.rel is not None:
+        kids.append(Field("sctp.sack_cumulative_tsn_ack", (cum - ch.rel) & 0xFFFFFFFF, off, 4))
     kids.append(Field("sctp.sack_cumulative_tsn_ack_raw", cum, off, 4))
     kids.append(Field("sctp.sack_a_rwnd", rwnd, off + 4, 4))
     if rwnd == 0:
@@ -274,17 +312,20 @@ def decode_sack(c, ch, off, end):
                "sctp.sack_a_rwnd.expert")
     kids.append(Field("sctp.sack_number_of_gap_blocks", ngaps, off + 8, 2))
     kids.append(Field("sctp.sack_number_of_duplicated_tsns", ndups, off + 10, 2))
-    o, total, ok = _gap_blocks(c, ch, off + 12, ngaps, cum, "sctp.sack_", "SACK", end)
+    gaps: list = []
+    dups: list = []
+    o, total, ok = _gap_blocks(c, ch, off + 12, ngaps, cum, "sctp.sack_", "SACK", end, gaps)
     if ngaps:
         kids.append(Field("sctp.sack_number_of_tsns_gap_acked", total, off + 12, 0))
         if total > 100:
             c.note(WARN, "Sequence", "More than 100 TSNs were gap-acknowledged in this SACK.", off + 12, 0,
                    "RFC 9260 3.3.4", "sctp.sack_number_of_tsns_gap_acked.100")
     if ok:
-        o = _dups(c, ch, o, ndups, "sctp.sack_duplicate_tsn", end)
+        o = _dups(c, ch, o, ndups, "sctp.sack_duplicate_tsn", end, dups)
     if ok and o < end and not c.quiet:
         c.note(WARN, "Malformed", "SACK chunk has %s after its gap blocks and duplicate TSNs" % plural(end - o),
                o, end - o, "RFC 9260 3.3.4", _BAD)
+    ch.v = (cum, rwnd, ngaps, ndups, tuple(gaps), tuple(dups))
     ch.show = (_show_sack, cum, rwnd, ngaps, ndups)
 
 
@@ -292,36 +333,78 @@ def _show_sack(ch, t):
     return "SACK chunk (Cumulative TSN: %d, a_rwnd: %d, gaps: %d, duplicate TSNs: %d)" % t[1:]
 
 
-_SACK_QUICK = {"sctp.sack_cumulative_tsn_ack_raw": 0, "sctp.sack_a_rwnd": 1,
-               "sctp.sack_number_of_gap_blocks": 2, "sctp.sack_number_of_duplicated_tsns": 3}
+_SACK_NAMES = ("sctp.sack_cumulative_tsn_ack_raw", "sctp.sack_a_rwnd", "sctp.sack_number_of_gap_blocks",
+               "sctp.sack_number_of_duplicated_tsns", None, None)
+_NO_GAPS = ()
 
 
-def fast_sack(c, ch, off, end):
-    """A SACK without gap blocks and duplicate TSNs, exactly 16 bytes, with a
-    non-zero a_rwnd: decode_sack adds no note."""
-    v = _SACK.unpack_from(c.buf, off)
-    if v[2] or v[3] or v[1] == 0 or end - off != 12:
+def fast_sack(buf, off, end, flags):
+    """A SACK that decode_sack adds no note to: a non-zero a_rwnd, gap blocks
+    well formed and in strict order, at most 100 TSNs gap-acked, and nothing
+    after the duplicate TSNs (the chunk is exactly as long as its lists)."""
+    cum, rwnd, ngaps, ndups = _SACK.unpack_from(buf, off)
+    if rwnd == 0 or end - off != 12 + 4 * (ngaps + ndups):
         return None
-    return _SACK_QUICK, v
+    if ngaps:
+        gaps = []
+        last = 0
+        total = 0
+        o = off + 12
+        for _ in range(ngaps):
+            s, e = _GAP.unpack_from(buf, o)
+            if s == 0 or s > e or s <= last:
+                return None
+            total += e - s + 1
+            last = e
+            gaps.append((s, e))
+            o += 4
+        if total > 100:
+            return None
+        gaps = tuple(gaps)
+    else:
+        gaps = _NO_GAPS
+        o = off + 12
+    dups = _NO_GAPS if not ndups else struct.unpack_from("!%dI" % ndups, buf, o)
+    return (cum, rwnd, ngaps, ndups, gaps, dups)
 
 
 def summary_sack(ch):
-    # A lazy (unbuilt) SACK has no gap blocks, see fast_sack: no need to build it.
-    if ch._build is not None:   # _quick holds (cum, a_rwnd, gaps, dups), see _SACK_QUICK
-        return "SACK(cum=%s a_rwnd=%s gaps=%s dups=%s)" % ch._quick[1]
-    return "SACK(cum=%s a_rwnd=%s gaps=%s dups=%s)" % (
-        ch.get("sctp.sack_cumulative_tsn_ack_raw"), ch.get("sctp.sack_a_rwnd"),
-        (ch._build is None and _gap_text(ch, "sctp.sack_gap_block"))
-        or ch.get("sctp.sack_number_of_gap_blocks"),
-        ch.get("sctp.sack_number_of_duplicated_tsns"))
+    v = ch.v
+    if v is None:
+        return "SACK(cum=None a_rwnd=None gaps=None dups=None)"
+    cum, rwnd, ngaps, ndups, gaps, _d = v
+    return "SACK(cum=%d a_rwnd=%d gaps=%s dups=%d)" % (
+        cum, rwnd, ",".join(["%d-%d" % g for g in gaps]) if gaps else ngaps, ndups)
 
 
-def _gap_text(ch, name):
-    out = []
-    for g in ch.children:
-        if g.name == name:
-            out.append("%s-%s" % (g.children[0].value, g.children[1].value))
-    return ",".join(out)
+_GAP_NAMES = ("sctp.sack_gap_block", "sctp.sack_gap_block_start", "sctp.sack_gap_block_start_tsn",
+              "sctp.sack_gap_block_end", "sctp.sack_gap_block_end_tsn")
+_GAP_SHAPES: dict = {}      # (gap blocks, dups) -> value names of such a SACK, in tree order
+
+
+def _collect_sack(ch, buf, off, end):
+    """decode_sack's fields for a SACK fast_sack accepted, in tree order: the
+    four fixed fields, each gap block's five, the gap-acked count, the
+    duplicate TSNs."""
+    cum, rwnd, ngaps, ndups, gaps, dups = ch.v
+    if not ngaps and not ndups:
+        return _SACK_NAMES[:4], (cum, rwnd, ngaps, ndups)
+    key = (ngaps, ndups)
+    names = _GAP_SHAPES.get(key)
+    if names is None:
+        names = _SACK_NAMES[:4] + _GAP_NAMES * ngaps + (
+            ("sctp.sack_number_of_tsns_gap_acked",) if ngaps else ()) + ("sctp.sack_duplicate_tsn",) * ndups
+        if len(_GAP_SHAPES) < 256:
+            _GAP_SHAPES[key] = names
+    values = [cum, rwnd, ngaps, ndups]
+    total = 0
+    for i, (s, e) in enumerate(gaps):
+        values += (i, s, (cum + s) & 0xFFFFFFFF, e, (cum + e) & 0xFFFFFFFF)
+        total += e - s + 1
+    if ngaps:
+        values.append(total)
+    values += dups
+    return names, values
 
 
 def decode_nr_sack(c, ch, off, end):
@@ -337,7 +420,10 @@ def decode_nr_sack(c, ch, off, end):
     kids.append(Field("sctp.nr_sack_number_of_nr_gap_blocks", nnr, off + 10, 2))
     kids.append(Field("sctp.nr_sack_number_of_duplicated_tsns", ndups, off + 12, 2))
     kids.append(Field("sctp.nr_sack_reserved", res, off + 14, 2))
-    o, total, ok = _gap_blocks(c, ch, off + 16, ngaps, cum, "sctp.nr_sack_", "NR-SACK", end)
+    gaps: list = []
+    nrgaps: list = []
+    dups: list = []
+    o, total, ok = _gap_blocks(c, ch, off + 16, ngaps, cum, "sctp.nr_sack_", "NR-SACK", end, gaps)
     if ngaps:
         kids.append(Field("sctp.nr_sack_number_of_tsns_gap_acked", total, off + 16, 0))
         if total > 100:
@@ -345,44 +431,67 @@ def decode_nr_sack(c, ch, off, end):
                    "NR-SACK", "sctp.nr_sack_number_of_tsns_gap_acked.100")
     if ok:
         start = o
-        o, total, ok = _gap_blocks(c, ch, o, nnr, cum, "sctp.nr_sack_nr_", "NR-SACK", end)
+        o, total, ok = _gap_blocks(c, ch, o, nnr, cum, "sctp.nr_sack_nr_", "NR-SACK", end, nrgaps)
         if nnr:
             kids.append(Field("sctp.nr_sack_number_of_tsns_nr_gap_acked", total, start, 0))
             if total > 100:
                 c.note(WARN, "Sequence", "More than 100 TSNs were nr-gap-acknowledged in this NR-SACK.", start, 0,
                        "NR-SACK", "sctp.nr_sack_number_of_tsns_nr_gap_acked.100")
     if ok:
-        _dups(c, ch, o, ndups, "sctp.nr_sack_duplicate_tsn", end)
+        _dups(c, ch, o, ndups, "sctp.nr_sack_duplicate_tsn", end, dups)
+    ch.v = (cum, rwnd, ngaps, nnr, ndups, tuple(gaps), tuple(nrgaps), tuple(dups))
     ch.show = "NR_SACK chunk (Cumulative TSN: %d, a_rwnd: %d, gaps: %d, nr-gaps: %d, duplicate TSNs: %d)" % (
         cum, rwnd, ngaps, nnr, ndups)
 
 
+_NR_SACK_NAMES = ("sctp.nr_sack_cumulative_tsn_ack", "sctp.nr_sack_a_rwnd", "sctp.nr_sack_number_of_gap_blocks",
+                  "sctp.nr_sack_number_of_nr_gap_blocks", "sctp.nr_sack_number_of_duplicated_tsns",
+                  None, None, None)
+
+
 def summary_nr_sack(ch):
+    v = ch.v
+    if v is None:
+        return "NR_SACK(cum=None a_rwnd=None gaps=None nr_gaps=None dups=None)"
+    cum, rwnd, ngaps, nnr, ndups, gaps, nrgaps, _d = v
     return "NR_SACK(cum=%s a_rwnd=%s gaps=%s nr_gaps=%s dups=%s)" % (
-        ch.get("sctp.nr_sack_cumulative_tsn_ack"), ch.get("sctp.nr_sack_a_rwnd"),
-        _gap_text(ch, "sctp.nr_sack_gap_block") or ch.get("sctp.nr_sack_number_of_gap_blocks"),
-        _gap_text(ch, "sctp.nr_sack_nr_gap_block") or ch.get("sctp.nr_sack_number_of_nr_gap_blocks"),
-        ch.get("sctp.nr_sack_number_of_duplicated_tsns"))
+        cum, rwnd, ",".join(["%d-%d" % g for g in gaps]) if gaps else ngaps,
+        ",".join(["%d-%d" % g for g in nrgaps]) if nrgaps else nnr, ndups)
 
 
 # --- chunks made of parameters / causes / opaque bytes -----------------------
 
 def decode_heartbeat(c, ch, off, end):
     used = _params.dissect_params(c, ch, off, end, ch.offset + ch.length)
+    ch.v = (_hb_info(ch),)
     ch.show = "%s chunk (Information: %s)" % (CHUNK_NAMES[ch.type], plural(end - off))
     return used
 
 
-def fast_heartbeat(c, ch, off, end):
+def _hb_info(ch):
+    """The Heartbeat Information bytes of a decoded HEARTBEAT (ACK)."""
+    for p in ch.children:
+        if p.name == "sctp.parameter" and p.value == 1:
+            return p.get("sctp.parameter_heartbeat_information", b"")
+    return None
+
+
+def fast_heartbeat(buf, off, end, flags):
     """One Heartbeat Info parameter filling the chunk, a multiple of 4 bytes
-    (so no parameter padding): dissect_params adds no note."""
-    ptype, plen = _params.HDR.unpack_from(c.buf, off)
+    (so no parameter padding): dissect_params adds no note.  v: (info,)"""
+    ptype, plen = _params.HDR.unpack_from(buf, off)
     if ptype != 1 or plen != end - off or plen & 3 or plen < _params.PARAMETER_TYPES[1].min_len:
         return None
-    return _NO_QUICK, ()
+    return (buf[off + 4:end],)
 
 
-_NO_QUICK: dict = {}
+_PARAM_HEAD = ("sctp.parameter", "sctp.parameter_type", "sctp.parameter_bit_1", "sctp.parameter_bit_2",
+               "sctp.parameter_length", "sctp.parameter_heartbeat_information")
+
+
+def _collect_heartbeat(ch, buf, off, end):
+    """The Heartbeat Info parameter subtree of a chunk fast_heartbeat accepted."""
+    return _PARAM_HEAD, (1, 1, False, False, end - off, ch.v[0])
 
 
 def summary_heartbeat(ch):
@@ -391,12 +500,22 @@ def summary_heartbeat(ch):
 
 def decode_abort(c, ch, off, end):
     used = _causes.dissect_causes(c, ch, off, end, ch.offset + ch.length)
+    ch.v = (_causes.compact_causes(ch),)
     ch.show = "%s chunk" % CHUNK_NAMES[ch.type]
     return used
 
 
+def fast_abort(buf, off, end, flags):
+    """An ABORT without causes.  v: (causes,)"""
+    return _NO_CAUSES if end == off else None
+
+
+_NO_CAUSES = ((),)
+
+
 def _cause_list(ch):
-    return ",".join(CAUSE_NAMES.get(f.value, str(f.value)) for f in ch.children if f.name == "sctp.cause")
+    v = ch.v
+    return ",".join(CAUSE_NAMES.get(code, str(code)) for code, _i, _t in v[0]) if v else ""
 
 
 def summary_abort(ch):
@@ -410,21 +529,39 @@ def summary_error(ch):
 
 def decode_shutdown(c, ch, off, end):
     v = U32.unpack_from(c.buf, off)[0]
+    ch.v = (v,)
     ch.children.append(Field("sctp.shutdown_cumulative_tsn_ack", v, off, 4))
     ch.show = "SHUTDOWN chunk (Cumulative TSN ack: %d)" % v
 
 
+def fast_shutdown(buf, off, end, flags):
+    """v: (cumulative TSN ack,)"""
+    return U32.unpack_from(buf, off) if end - off == 4 else None
+
+
+def _collect_values(ch, buf, off, end):
+    """Chunks whose tree is exactly their compact values, named by the row."""
+    return ch.row.names, ch.v
+
+
 def summary_shutdown(ch):
-    return "SHUTDOWN(cum=%s)" % ch.get("sctp.shutdown_cumulative_tsn_ack")
+    v = ch.v
+    return "SHUTDOWN(cum=%s)" % (v[0] if v else None)
 
 
 def decode_empty(c, ch, off, end):
+    ch.v = ()
     if end > off:
         ch.children.append(Field("sctp.chunk_value", c.buf[off:end], off, end - off))
         if not c.quiet:
             c.note(WARN, "Malformed", "%s chunk carries %s of unexpected value" % (CHUNK_NAMES[ch.type], plural(end - off)),
                    off, end - off, "RFC 9260 3.3", _BAD)
     ch.show = "%s chunk" % CHUNK_NAMES[ch.type]
+
+
+def fast_empty(buf, off, end, flags):
+    """A chunk with no value (SHUTDOWN ACK, COOKIE ACK, SHUTDOWN COMPLETE)."""
+    return () if end == off else None
 
 
 def summary_plain(ch):
@@ -436,8 +573,15 @@ def summary_t_bit(ch):
 
 
 def decode_cookie_echo(c, ch, off, end):
-    ch.children.append(Field("sctp.cookie", c.buf[off:end], off, end - off))
+    cookie = c.buf[off:end]
+    ch.v = (cookie,)
+    ch.children.append(Field("sctp.cookie", cookie, off, end - off))
     ch.show = "COOKIE_ECHO chunk (Cookie length: %s)" % plural(end - off)
+
+
+def fast_cookie_echo(buf, off, end, flags):
+    """v: (State Cookie bytes,); decode_cookie_echo never notes."""
+    return (buf[off:end],)
 
 
 def summary_cookie_echo(ch):
@@ -447,6 +591,7 @@ def summary_cookie_echo(ch):
 def _decode_lowest_tsn(name, label):
     def decode(c, ch, off, end):
         v = U32.unpack_from(c.buf, off)[0]
+        ch.v = (v,)
         ch.children.append(Field(name, v, off, 4))
         ch.show = "%s chunk (Lowest TSN: %d)" % (label, v)
     return decode
@@ -457,16 +602,17 @@ decode_cwr = _decode_lowest_tsn("sctp.cwr_lowest_tsn", "CWR")
 
 
 def summary_ecne(ch):
-    return "ECNE(tsn=%s)" % ch.get("sctp.ecne_lowest_tsn")
+    return "ECNE(tsn=%s)" % (ch.v[0] if ch.v else None)
 
 
 def summary_cwr(ch):
-    return "CWR(tsn=%s)" % ch.get("sctp.cwr_lowest_tsn")
+    return "CWR(tsn=%s)" % (ch.v[0] if ch.v else None)
 
 
 def decode_auth(c, ch, off, end):
     buf = c.buf
     key, hmac = U16.unpack_from(buf, off)[0], U16.unpack_from(buf, off + 2)[0]
+    ch.v = (key, hmac, buf[off + 4:end])
     ch.children.append(Field("sctp.shared_key_id", key, off, 2))
     ch.children.append(Field("sctp.hmac_id", hmac, off + 2, 2))
     ch.children.append(Field("sctp.hmac", buf[off + 4:end], off + 4, end - off - 4))
@@ -474,37 +620,42 @@ def decode_auth(c, ch, off, end):
 
 
 def summary_auth(ch):
-    h = ch.get("sctp.hmac_id")
-    return "AUTH(key=%s hmac=%s)" % (ch.get("sctp.shared_key_id"), HMAC_IDS.get(h, h))
+    v = ch.v or (None, None, None)
+    return "AUTH(key=%s hmac=%s)" % (v[0], HMAC_IDS.get(v[1], v[1]))
 
 
 def decode_asconf_ack(c, ch, off, end):
     seq = U32.unpack_from(c.buf, off)[0]
     ch.children.append(Field("sctp.asconf_ack_seq_nr_number", seq, off, 4))
     used = _params.dissect_params(c, ch, off + 4, end, ch.offset + ch.length)
+    ch.v = (seq, _params.compact_params(ch))
     ch.show = "ASCONF_ACK chunk (Serial number: %d)" % seq
     return used
 
 
 def summary_asconf_ack(ch):
-    return "ASCONF_ACK(seq=%s%s)" % (ch.get("sctp.asconf_ack_seq_nr_number"), _param_list(ch))
+    v = ch.v or (None, ())
+    return "ASCONF_ACK(seq=%s%s)" % (v[0], _param_list(v[1]))
 
 
 def decode_asconf(c, ch, off, end):
     seq = U32.unpack_from(c.buf, off)[0]
     ch.children.append(Field("sctp.asconf_seq_nr_number", seq, off, 4))
     used = _params.dissect_params(c, ch, off + 4, end, ch.offset + ch.length)
+    ch.v = (seq, _params.compact_params(ch))
     ch.show = "ASCONF chunk (Serial number: %d)" % seq
     return used
 
 
 def summary_asconf(ch):
-    return "ASCONF(seq=%s%s)" % (ch.get("sctp.asconf_seq_nr_number"), _param_list(ch))
+    v = ch.v or (None, ())
+    return "ASCONF(seq=%s%s)" % (v[0], _param_list(v[1]))
 
 
 def decode_pktdrop(c, ch, off, end):
     buf = c.buf
     bw, qs, tl, res = _PKTDROP.unpack_from(buf, off)
+    ch.v = (bw, qs, tl, res)
     kids = ch.children
     kids.append(Field("sctp.pktdrop_bandwidth", bw, off, 4))
     kids.append(Field("sctp.pktdrop_queuesize", qs, off + 4, 4))
@@ -516,7 +667,7 @@ def decode_pktdrop(c, ch, off, end):
             from .packet import _dissect
             c.depth += 1
             try:
-                inner = _dissect(c, o, end, ch.children, embedded=True)
+                _dissect(c, o, end, ch.children, embedded=True)
             finally:
                 c.depth -= 1
         else:
@@ -525,21 +676,23 @@ def decode_pktdrop(c, ch, off, end):
 
 
 def summary_pktdrop(ch):
-    return "PKTDROP(bw=%s qs=%s len=%d)" % (ch.get("sctp.pktdrop_bandwidth"), ch.get("sctp.pktdrop_queuesize"),
-                                           max(ch.clen - 16, 0))
+    v = ch.v or (None, None)
+    return "PKTDROP(bw=%s qs=%s len=%d)" % (v[0], v[1], max(ch.clen - 16, 0))
 
 
 def decode_reconfig(c, ch, off, end):
     used = _params.dissect_params(c, ch, off, end, ch.offset + ch.length)
+    ch.v = (_params.compact_params(ch),)
     ch.show = "RE_CONFIG chunk"
     return used
 
 
 def summary_reconfig(ch):
-    return "RE_CONFIG(%s)" % _param_list(ch).replace(" params=", "")
+    return "RE_CONFIG(%s)" % _param_list(ch.v[0] if ch.v else ()).replace(" params=", "")
 
 
 def decode_pad(c, ch, off, end):
+    ch.v = ()
     ch.children.append(Field("sctp.padding_data", c.buf[off:end], off, end - off))
     ch.show = "PAD chunk (Padding data length: %s)" % plural(end - off)
 
@@ -548,53 +701,70 @@ def summary_pad(ch):
     return "PAD(len=%d)" % max(ch.clen - 4, 0)
 
 
+# FORWARD TSN v: (new cumulative TSN, ((sid, ssn), ...))
+def _forward_tsn_v(buf, off, end):
+    n = (end - off - 4) >> 2
+    w = struct.unpack_from("!%dH" % (2 * n), buf, off + 4) if n else ()
+    return (U32.unpack_from(buf, off)[0], tuple(zip(w[0::2], w[1::2])))
+
+
 def decode_forward_tsn(c, ch, off, end):
     buf = c.buf
-    tsn = U32.unpack_from(buf, off)[0]
+    ch.v = v = _forward_tsn_v(buf, off, end)
     kids = ch.children
-    kids.append(Field("sctp.forward_tsn_tsn", tsn, off, 4))
+    kids.append(Field("sctp.forward_tsn_tsn", v[0], off, 4))
     o = off + 4
-    while o + 4 <= end:
-        kids.append(Field("sctp.forward_tsn_sid", U16.unpack_from(buf, o)[0], o, 2))
-        kids.append(Field("sctp.forward_tsn_ssn", U16.unpack_from(buf, o + 2)[0], o + 2, 2))
+    for sid, ssn in v[1]:
+        kids.append(Field("sctp.forward_tsn_sid", sid, o, 2))
+        kids.append(Field("sctp.forward_tsn_ssn", ssn, o + 2, 2))
         o += 4
     if o < end and not c.quiet:
         c.note(ERROR, "Malformed", "FORWARD_TSN chunk ends with a partial stream entry (%s)" % plural(end - o),
                o, end - o, "RFC 3758 3.2", _BAD)
-    ch.show = "FORWARD_TSN chunk (Cumulative TSN: %d)" % tsn
+    ch.show = "FORWARD_TSN chunk (Cumulative TSN: %d)" % v[0]
+
+
+def fast_forward_tsn(buf, off, end, flags):
+    return _forward_tsn_v(buf, off, end) if not (end - off) & 3 else None
 
 
 def summary_forward_tsn(ch):
-    return "FORWARD_TSN(tsn=%s streams=%d)" % (ch.get("sctp.forward_tsn_tsn"),
-                                             sum(1 for f in ch.children if f.name == "sctp.forward_tsn_sid"))
+    v = ch.v or (None, ())
+    return "FORWARD_TSN(tsn=%s streams=%d)" % (v[0], len(v[1]))
+
+
+# I-FORWARD TSN v: (new cumulative TSN, ((sid, flags, mid), ...)); U = flags & 1
+def _i_forward_tsn_v(buf, off, end):
+    n = (end - off - 4) >> 3
+    w = struct.unpack_from("!" + "HHI" * n, buf, off + 4) if n else ()
+    return (U32.unpack_from(buf, off)[0], tuple(zip(w[0::3], w[1::3], w[2::3])))
 
 
 def decode_i_forward_tsn(c, ch, off, end):
-    buf = c.buf
-    tsn = U32.unpack_from(buf, off)[0]
+    ch.v = v = _i_forward_tsn_v(c.buf, off, end)
     kids = ch.children
-    kids.append(Field("sctp.i_forward_tsn_tsn", tsn, off, 4))
+    kids.append(Field("sctp.i_forward_tsn_tsn", v[0], off, 4))
     o = off + 4
-    while o + 8 <= end:
-        fl = U16.unpack_from(buf, o + 2)[0]
-        kids.append(Field("sctp.i_forward_tsn_sid", U16.unpack_from(buf, o)[0], o, 2))
+    for sid, fl, mid in v[1]:
+        kids.append(Field("sctp.i_forward_tsn_sid", sid, o, 2))
         kids.append(Field("sctp.i_forward_tsn_flags", fl, o + 2, 2, None, [
             Field("sctp.i_forward_tsn_res", fl >> 1, o + 2, 2),
             Field("sctp.i_forward_tsn_u_bit", bool(fl & 1), o + 2, 2)]))
-        kids.append(Field("sctp.forward_tsn_mid", U32.unpack_from(buf, o + 4)[0], o + 4, 4))
+        kids.append(Field("sctp.forward_tsn_mid", mid, o + 4, 4))
         o += 8
     if o < end and not c.quiet:
         c.note(ERROR, "Malformed", "I_FORWARD_TSN chunk ends with a partial stream entry (%s)" % plural(end - o),
                o, end - o, "RFC 8260 3.3", _BAD)
-    ch.show = "I_FORWARD_TSN chunk (Cumulative TSN: %d)" % tsn
+    ch.show = "I_FORWARD_TSN chunk (Cumulative TSN: %d)" % v[0]
 
 
 def summary_i_forward_tsn(ch):
-    return "I_FORWARD_TSN(tsn=%s streams=%d)" % (ch.get("sctp.i_forward_tsn_tsn"),
-                                               sum(1 for f in ch.children if f.name == "sctp.i_forward_tsn_sid"))
+    v = ch.v or (None, ())
+    return "I_FORWARD_TSN(tsn=%s streams=%d)" % (v[0], len(v[1]))
 
 
 def decode_unknown(c, ch, off, end):
+    ch.v = ()
     if end > off:
         ch.children.append(Field("sctp.chunk_value", c.buf[off:end], off, end - off))
     ch.show = "%s chunk (Type: %d, value length: %s)" % (
@@ -607,38 +777,60 @@ def summary_unknown(ch):
 
 _DATA_FLAGS = (("sctp.data_i_bit", 8, True), ("sctp.data_u_bit", 4, True),
                ("sctp.data_b_bit", 2, True), ("sctp.data_e_bit", 1, True))
+_CT = ChunkType
 
+# One row per chunk type: its name, full decode, summary, minimum length, RFC,
+# flag bits, bundling rule, and where it has them the fast check, the names of
+# its compact values and the -T fields collector (see _base.ChunkType).
 CHUNK_TYPES = {
-    0: ChunkType("DATA", decode_data, summary_data, 16, "RFC 9260 3.3.1", _DATA_FLAGS, fast=fast_data),
-    1: ChunkType("INIT", decode_init, summary_init, 20, "RFC 9260 3.3.2", (), True),
-    2: ChunkType("INIT_ACK", decode_init_ack, summary_init_ack, 20, "RFC 9260 3.3.3", (), True),
-    3: ChunkType("SACK", decode_sack, summary_sack, 16, "RFC 9260 3.3.4", (("sctp.sack_nounce_sum", 1, False),),
-                 fast=fast_sack),
-    4: ChunkType("HEARTBEAT", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.5", fast=fast_heartbeat),
-    5: ChunkType("HEARTBEAT_ACK", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.6", fast=fast_heartbeat),
-    6: ChunkType("ABORT", decode_abort, summary_abort, 4, "RFC 9260 3.3.7", (("sctp.abort_t_bit", 1, True),)),
-    7: ChunkType("SHUTDOWN", decode_shutdown, summary_shutdown, 8, "RFC 9260 3.3.8"),
-    8: ChunkType("SHUTDOWN_ACK", decode_empty, summary_plain, 4, "RFC 9260 3.3.9"),
-    9: ChunkType("ERROR", decode_abort, summary_error, 4, "RFC 9260 3.3.10"),
-    10: ChunkType("COOKIE_ECHO", decode_cookie_echo, summary_cookie_echo, 4, "RFC 9260 3.3.11"),
-    11: ChunkType("COOKIE_ACK", decode_empty, summary_plain, 4, "RFC 9260 3.3.12"),
-    12: ChunkType("ECNE", decode_ecne, summary_ecne, 8, "RFC 9260 Appendix A"),
-    13: ChunkType("CWR", decode_cwr, summary_cwr, 8, "RFC 9260 Appendix A"),
-    14: ChunkType("SHUTDOWN_COMPLETE", decode_empty, summary_t_bit, 4, "RFC 9260 3.3.13",
-                  (("sctp.shutdown_complete_t_bit", 1, True),), True),
-    15: ChunkType("AUTH", decode_auth, summary_auth, 8, "RFC 4895 4.2"),
-    16: ChunkType("NR_SACK", decode_nr_sack, summary_nr_sack, 20, "draft-tuexen-tsvwg-sctp-multipath 4.1",
-                  (("sctp.nr_sack_nounce_sum", 1, False),)),
-    64: ChunkType("I_DATA", decode_idata, summary_idata, 20, "RFC 8260 2.1", _DATA_FLAGS, fast=fast_idata),
-    0x80: ChunkType("ASCONF_ACK", decode_asconf_ack, summary_asconf_ack, 8, "RFC 5061 3.1.2"),
-    0x81: ChunkType("PKTDROP", decode_pktdrop, summary_pktdrop, 16, "draft-stewart-sctp-pktdrprep 3.1",
-                    (("sctp.pckdrop_m_bit", 1, True), ("sctp.pckdrop_b_bit", 2, True),
-                     ("sctp.pckdrop_t_bit", 4, True))),
-    0x82: ChunkType("RE_CONFIG", decode_reconfig, summary_reconfig, 4, "RFC 6525 3.1"),
-    0x84: ChunkType("PAD", decode_pad, summary_pad, 4, "RFC 4820 3"),
-    0xC0: ChunkType("FORWARD_TSN", decode_forward_tsn, summary_forward_tsn, 8, "RFC 3758 3.2"),
-    0xC1: ChunkType("ASCONF", decode_asconf, summary_asconf, 8, "RFC 5061 3.1.1"),
-    0xC2: ChunkType("I_FORWARD_TSN", decode_i_forward_tsn, summary_i_forward_tsn, 8, "RFC 8260 3.3"),
+    0: _CT("DATA", decode_data, summary_data, 16, "RFC 9260 3.3.1", _DATA_FLAGS, fast=fast_data,
+           names=_DATA_NAMES, collect=_collect_data),
+    1: _CT("INIT", decode_init, summary_init, 20, "RFC 9260 3.3.2", (), True,
+           names=_init_names("sctp.init"), aliases={"sctp.initiate_tag": 0}),
+    2: _CT("INIT_ACK", decode_init_ack, summary_init, 20, "RFC 9260 3.3.3", (), True,
+           names=_init_names("sctp.initack"), aliases={"sctp.initiate_tag": 0}),
+    3: _CT("SACK", decode_sack, summary_sack, 16, "RFC 9260 3.3.4", (("sctp.sack_nounce_sum", 1, False),),
+           fast=fast_sack, names=_SACK_NAMES, collect=_collect_sack),
+    4: _CT("HEARTBEAT", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.5", fast=fast_heartbeat,
+           names=(None,), collect=_collect_heartbeat),
+    5: _CT("HEARTBEAT_ACK", decode_heartbeat, summary_heartbeat, 8, "RFC 9260 3.3.6", fast=fast_heartbeat,
+           names=(None,), collect=_collect_heartbeat),
+    6: _CT("ABORT", decode_abort, summary_abort, 4, "RFC 9260 3.3.7", (("sctp.abort_t_bit", 1, True),),
+           fast=fast_abort, names=(None,), collect=lambda ch, buf, off, end: ((), ())),
+    7: _CT("SHUTDOWN", decode_shutdown, summary_shutdown, 8, "RFC 9260 3.3.8", fast=fast_shutdown,
+           names=("sctp.shutdown_cumulative_tsn_ack",), collect=_collect_values),
+    8: _CT("SHUTDOWN_ACK", decode_empty, summary_plain, 4, "RFC 9260 3.3.9", fast=fast_empty,
+           collect=_collect_values),
+    9: _CT("ERROR", decode_abort, summary_error, 4, "RFC 9260 3.3.10", names=(None,)),
+    10: _CT("COOKIE_ECHO", decode_cookie_echo, summary_cookie_echo, 4, "RFC 9260 3.3.11",
+            fast=fast_cookie_echo, names=("sctp.cookie",), collect=_collect_values),
+    11: _CT("COOKIE_ACK", decode_empty, summary_plain, 4, "RFC 9260 3.3.12", fast=fast_empty,
+            collect=_collect_values),
+    12: _CT("ECNE", decode_ecne, summary_ecne, 8, "RFC 9260 Appendix A", names=("sctp.ecne_lowest_tsn",)),
+    13: _CT("CWR", decode_cwr, summary_cwr, 8, "RFC 9260 Appendix A", names=("sctp.cwr_lowest_tsn",)),
+    14: _CT("SHUTDOWN_COMPLETE", decode_empty, summary_t_bit, 4, "RFC 9260 3.3.13",
+            (("sctp.shutdown_complete_t_bit", 1, True),), True, fast=fast_empty, collect=_collect_values),
+    15: _CT("AUTH", decode_auth, summary_auth, 8, "RFC 4895 4.2",
+            names=("sctp.shared_key_id", "sctp.hmac_id", "sctp.hmac")),
+    16: _CT("NR_SACK", decode_nr_sack, summary_nr_sack, 20, "draft-tuexen-tsvwg-sctp-multipath 4.1",
+            (("sctp.nr_sack_nounce_sum", 1, False),), names=_NR_SACK_NAMES),
+    64: _CT("I_DATA", decode_idata, summary_idata, 20, "RFC 8260 2.1", _DATA_FLAGS, fast=fast_idata,
+            names=_IDATA_NAMES, collect=_collect_idata),
+    0x80: _CT("ASCONF_ACK", decode_asconf_ack, summary_asconf_ack, 8, "RFC 5061 3.1.2",
+              names=("sctp.asconf_ack_seq_nr_number", None)),
+    0x81: _CT("PKTDROP", decode_pktdrop, summary_pktdrop, 16, "draft-stewart-sctp-pktdrprep 3.1",
+              (("sctp.pckdrop_m_bit", 1, True), ("sctp.pckdrop_b_bit", 2, True),
+               ("sctp.pckdrop_t_bit", 4, True)),
+              names=("sctp.pktdrop_bandwidth", "sctp.pktdrop_queuesize", "sctp.pktdrop_truncated_length",
+                     "sctp.pktdrop_reserved")),
+    0x82: _CT("RE_CONFIG", decode_reconfig, summary_reconfig, 4, "RFC 6525 3.1", names=(None,)),
+    0x84: _CT("PAD", decode_pad, summary_pad, 4, "RFC 4820 3"),
+    0xC0: _CT("FORWARD_TSN", decode_forward_tsn, summary_forward_tsn, 8, "RFC 3758 3.2",
+              fast=fast_forward_tsn, names=("sctp.forward_tsn_tsn", None)),
+    0xC1: _CT("ASCONF", decode_asconf, summary_asconf, 8, "RFC 5061 3.1.1",
+              names=("sctp.asconf_seq_nr_number", None)),
+    0xC2: _CT("I_FORWARD_TSN", decode_i_forward_tsn, summary_i_forward_tsn, 8, "RFC 8260 3.3",
+              names=("sctp.i_forward_tsn_tsn", None)),
 }
 _UNKNOWN = ChunkType("UNKNOWN", decode_unknown, summary_unknown, 4, "RFC 9260 3.2")
 
@@ -669,9 +861,15 @@ def _header_fields(ctype, flags, clen, off, spec):
 
 def _build_chunk(ch, b):
     """LazyField builder of a chunk: what the eager path of dissect_chunks makes
-    for a well-formed chunk (header fields, decoded value, padding)."""
-    buf, opts, truncated, spec, off, cend, pad_end = b[2:]
-    ch._quick = None
+    for a well-formed chunk (header fields, decoded value, padding), then the
+    analysis' generated fields (``ch.ann``).  ``b`` is ``(None, _build_chunk,
+    frame bytes, decode options, truncated)``, one tuple for every chunk of a
+    packet: the chunk's own offsets say where it is."""
+    buf, opts, truncated = b[2], b[3], b[4]
+    spec = ch.row
+    off = ch.offset
+    cend = off + ch.clen
+    pad_end = off + ch.length
     kids = _header_fields(ch.type, ch.flags, ch.clen, off, spec)
     _set_children(ch, kids)
     p0 = cend
@@ -684,75 +882,77 @@ def _build_chunk(ch, b):
             _set_show(ch, "%s chunk" % spec.name)
     if pad_end > p0:
         kids.append(Field("sctp.chunk_padding", buf[p0:pad_end], p0, pad_end - p0))
+    if ch.ann:
+        apply_annotations(ch)
 
 
 def _collect_chunk(ch, b, want):
     """What _build_chunk makes, as names and values (see model.LAZY_COLLECTORS),
-    for the chunk types with a value collector in _VALUE_COLLECTORS (whose
-    ``fast`` check passed: that is why the chunk is unbuilt); None for the
-    others (the reader builds them)."""
-    spec = b[5]
-    t = ch.type
-    vc = _VALUE_COLLECTORS.get(t)
-    if vc is None or CHUNK_TYPES.get(t) is not spec:
+    for the chunk types whose row has a ``collect``; None for the others, and
+    for chunks carrying analysis fields or relative TSNs (the reader builds
+    them)."""
+    spec = ch.row
+    vc = spec.collect
+    if vc is None or ch.ann or ch.rel is not None:
         return None
+    t = ch.type
     flags = ch.flags
     k = t << 8 | flags
     head = _HEAD_VALUES.get(k)
     if head is None:                     # as _header_fields: type, its bits, flags, flag bits
         head = _HEAD_VALUES[k] = (t, t >= 0x80, (t & 0x40) != 0, flags) + tuple(
             (flags & m != 0) if isbool else flags & m for _n, m, isbool in spec.flag_fields)
-    buf, cend, pad_end = b[2], b[7], b[8]
-    value_names, values = vc(ch, buf, b[6] + 4, cend)
+    buf = b[2]
+    off = ch.offset
+    cend = off + ch.clen
+    pad_end = off + ch.length
+    value_names, values = vc(ch, buf, off + 4, cend)
     padded = pad_end > cend                # the collected types' decode takes no padding
-    k = (id(value_names) << 1) | padded
+    k = (t, id(value_names), padded)
     names = _SHAPES.get(k)
     if names is None or names[0] is not value_names:
-        names = _SHAPES[k] = (value_names, ("sctp.chunk_type", "sctp.chunk_bit_1", "sctp.chunk_bit_2",
-                                            "sctp.chunk_flags") + tuple(n for n, _m, _b in spec.flag_fields)
-                              + ("sctp.chunk_length",) + value_names + (("sctp.chunk_padding",) if padded else ()))
-    values = head + (ch.clen,) + values
+        names = (value_names, ("sctp.chunk_type", "sctp.chunk_bit_1", "sctp.chunk_bit_2",
+                               "sctp.chunk_flags") + tuple(n for n, _m, _b in spec.flag_fields)
+                 + ("sctp.chunk_length",) + tuple(value_names)
+                 + (("sctp.chunk_padding",) if padded else ()))
+        if len(_SHAPES) < 1024:          # value names are module constants, or cached shapes
+            _SHAPES[k] = names
+    values = head + (ch.clen,) + tuple(values)
     if padded:
         values += (buf[cend:pad_end],)
     return names[1], values, None
 
 
 _HEAD_VALUES: dict = {}    # type << 8 | flags -> chunk header values before the length
-_SHAPES: dict = {}         # id(value names) << 1 | padded -> (value names, all names)
-
-_DATA_NAMES = ("sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_ssn", "sctp.data_payload_proto_id",
-               "sctpinspect.payload")
-
-
-def _collect_data(ch, buf, off, end):
-    """decode_data's fields for a chunk fast_data accepted (user data present)."""
-    return _DATA_NAMES, ch._quick[1] + (buf[off + 12:end],)
-
-
-_IDATA_NAMES_B = ("sctp.data_tsn_raw", "sctp.data_sid", "sctp.data_reserved", "sctp.data_mid",
-                  "sctp.data_payload_proto_id", "sctpinspect.payload")
-_IDATA_NAMES = _IDATA_NAMES_B[:4] + ("sctp.data_fsn", "sctpinspect.payload")
-
-
-def _collect_idata(ch, buf, off, end):
-    """decode_idata's fields for a chunk fast_idata accepted (user data present);
-    the last word is the PPID on a first fragment, else the FSN."""
-    return (_IDATA_NAMES_B if ch.flags & 2 else _IDATA_NAMES), ch._quick[1] + (buf[off + 16:end],)
-
-
-_SACK_NAMES = ("sctp.sack_cumulative_tsn_ack_raw", "sctp.sack_a_rwnd", "sctp.sack_number_of_gap_blocks",
-               "sctp.sack_number_of_duplicated_tsns")
-
-
-def _collect_sack(ch, buf, off, end):
-    """decode_sack's fields for a SACK fast_sack accepted (no gap blocks, no
-    duplicate TSNs, nothing after them)."""
-    return _SACK_NAMES, ch._quick[1]
-
-
-# chunk type -> value collector, for chunks whose ``fast`` check passed
-_VALUE_COLLECTORS = {0: _collect_data, 64: _collect_idata, 3: _collect_sack}
+_SHAPES: dict = {}         # (type, id(value names), padded) -> (value names, all names)
 LAZY_COLLECTORS[_build_chunk] = _collect_chunk
+
+
+def set_relative(ch, base: int) -> None:
+    """Show tshark's relative TSNs in chunk ``ch`` (DATA, I-DATA: TSN - base;
+    SACK: cumulative TSN ack and gap block TSNs - base): on an unbuilt chunk
+    the decode adds them when the tree is built, on a built one they are
+    added now."""
+    if ch._build is not None:
+        ch.rel = base
+        return
+    t = ch.type
+    ch.rel = base
+    kids = ch.children
+    if t == 0 or t == 64:
+        for i, f in enumerate(kids):
+            if f.name == "sctp.data_tsn_raw":
+                kids.insert(i, Field("sctp.data_tsn", (f.value - base) & 0xFFFFFFFF, f.offset, f.length))
+                return
+    elif t == 3:
+        for i, f in enumerate(kids):
+            if f.name == "sctp.sack_cumulative_tsn_ack_raw":
+                kids.insert(i, Field("sctp.sack_cumulative_tsn_ack", (f.value - base) & 0xFFFFFFFF,
+                                     f.offset, f.length))
+                break
+        for f in ch.walk():
+            if f.name in ("sctp.sack_gap_block_start_tsn", "sctp.sack_gap_block_end_tsn"):
+                f.value = (f.value - base) & 0xFFFFFFFF
 
 
 def dissect_chunks(c, parent, off, end, out, nested=False):
@@ -773,6 +973,7 @@ def dissect_chunks(c, parent, off, end, out, nested=False):
     first = True
     stopped_by = None
     count = 0
+    build = None            # the build tuple the lazy chunks share
     while off < end:
         rem = end - off
         if rem < 4:
@@ -792,11 +993,12 @@ def dissect_chunks(c, parent, off, end, out, nested=False):
             pad_end = cend + pad
             if pad_end > end:
                 pad_end = end
-            ch = Chunk(ctype, flags, clen, off, pad_end - off)
-            q = spec.fast(c, ch, off + 4, cend)
+            q = spec.fast(buf, off + 4, cend, flags)
             if q is not None:
-                ch._quick = q
-                ch._build = (None, _build_chunk, buf, c.opts, c.truncated, spec, off, cend, pad_end)
+                ch = Chunk(ctype, flags, clen, off, pad_end - off, None, spec, q)
+                if build is None:
+                    build = (None, _build_chunk, buf, c.opts, c.truncated)
+                ch._build = build
                 kids.append(ch)
                 out.append(ch)
                 count += 1
@@ -818,7 +1020,7 @@ def dissect_chunks(c, parent, off, end, out, nested=False):
                 off = pad_end
                 continue
         # General path: every other chunk gets its fields now.
-        ch = Chunk(ctype, flags, clen, off, clen)
+        ch = Chunk(ctype, flags, clen, off, clen, None, spec if spec is not None else _UNKNOWN)
         _set_children(ch, _header_fields(ctype, flags, clen, off, spec))
         kids.append(ch)
         if out is not None:

@@ -9,7 +9,7 @@ import zlib
 
 import crc32c as _crc32c
 
-from ._base import CHAT, ERROR, NOTE, Ctx, Field, COMMON, U16, U16x2, U32, plural
+from ._base import CHAT, ERROR, NOTE, Ctx, Field, Note, COMMON, U16, U16x2, U32, plural
 from .chunks import dissect_chunks
 from ...model import LAZY_COLLECTORS, LazyField, _get_children, _set_children
 
@@ -43,12 +43,17 @@ def _checksum(c, buf, offset, end, stored):
         return "unverified", None
     if c.truncated:
         return "unverified", None
-    mv = memoryview(buf)
-    # CRC over the packet with the checksum field taken as zero, without
-    # copying the packet: the crc32c C code continues a running value.
-    crc = _crc(mv[offset + 12:end], _crc(_ZERO4, _crc(mv[offset:offset + 8])))
-    # crc32c returns the CRC as an integer; on the wire it is little-endian:
-    # compare it with the stored bytes read little-endian (no byte swap when good).
+    return checksum_of(buf, offset, end, stored)
+
+
+def checksum_of(buf, offset, end, stored):
+    """(status, expected) of the whole SCTP packet ``buf[offset:end]`` whose
+    stored checksum is ``stored``: "good", "bad", "zero" or "adler32"."""
+    # The CRC over the header with a zero checksum field and the chunks; one
+    # call over a joined copy is cheaper than three over views.  crc32c
+    # returns the CRC as an integer; on the wire it is little-endian: compare
+    # with the stored bytes read little-endian (no byte swap when good).
+    crc = _crc(buf[offset:offset + 8] + _ZERO4 + buf[offset + 12:end])
     if crc == _U32LE(buf, offset + 8)[0]:
         return "good", stored
     expected = int.from_bytes(crc.to_bytes(4, "little"), "big")
@@ -56,10 +61,25 @@ def _checksum(c, buf, offset, end, stored):
         return "good", expected
     if stored == 0:
         return "zero", expected
+    mv = memoryview(buf)
     adler = _adler(mv[offset + 12:end], _adler(_ZERO4, _adler(mv[offset:offset + 8])))
     if adler == stored:
         return "adler32", expected
     return "bad", expected
+
+
+def checksum_note(status, csum, expected, offset):
+    """The expert note a checksum outcome gets (None for good/unverified)."""
+    if status == "bad":
+        return Note(ERROR, "Checksum", "Bad SCTP checksum: 0x%08x, CRC32c should be 0x%08x" % (csum, expected),
+                    offset + 8, 4, "RFC 9260 6.8", "sctp.checksum_bad.expert")
+    if status == "adler32":
+        return Note(NOTE, "Checksum", "Legacy Adler-32 checksum (RFC 2960); RFC 9260 receivers require CRC32c "
+                    "and discard this packet", offset + 8, 4, "RFC 9260 6.8", "sctpinspect.checksum_adler32")
+    if status == "zero":
+        return Note(CHAT, "Checksum", "Zero checksum: not verified (transmit checksum offload, or RFC 9653 "
+                    "zero checksum)", offset + 8, 4, "RFC 9653", "sctpinspect.checksum_zero")
+    return None
 
 
 def _build_header(layer, b):
@@ -106,8 +126,15 @@ _HEADER_NAMES = ("sctp.srcport", "sctp.dstport", "sctp.verification_tag", "sctp.
 def _collect_header(layer, b, want):
     """What _build_header makes, as names and values (see model.LAZY_COLLECTORS)."""
     sport, dport, vtag, csum = COMMON.unpack_from(b[2], b[3])
-    return (_HEADER_NAMES, (sport, dport, vtag, sport, dport, csum, _CSUM_STATUS.get(b[4], 2)),
-            _get_children(layer))
+    return (_HEADER_NAMES, header_values(sport, dport, vtag, csum, b[4]), _get_children(layer))
+
+
+def header_values(sport, dport, vtag, csum, status):
+    """The values of the common-header fields (_HEADER_NAMES) in tree order."""
+    return (sport, dport, vtag, sport, dport, csum, _CSUM_STATUS.get(status, 2))
+
+
+HEADER_NAMES = _HEADER_NAMES
 
 
 LAZY_COLLECTORS[_build_header] = _collect_header
@@ -163,19 +190,16 @@ def _dissect(c, offset, end, parent, quoted=False, embedded=False):
             pkt.checksum_status = "unverified"
         return layer
     sport, dport, vtag, csum = COMMON.unpack_from(buf, offset)
+    reuse = pkt._reuse if outer else None
     if quoted:
         status, expected = "unverified", None
+    elif reuse is not None:         # the tree of a packet decoded compactly: known already
+        status, expected = pkt.checksum_status, pkt.checksum_expected
     else:
         status, expected = _checksum(c, buf, offset, end, csum)
-    if status == "bad":
-        c.note(ERROR, "Checksum", "Bad SCTP checksum: 0x%08x, CRC32c should be 0x%08x" % (csum, expected),
-               offset + 8, 4, "RFC 9260 6.8", "sctp.checksum_bad.expert")
-    elif status == "adler32":
-        c.note(NOTE, "Checksum", "Legacy Adler-32 checksum (RFC 2960); RFC 9260 receivers require CRC32c and "
-               "discard this packet", offset + 8, 4, "RFC 9260 6.8", "sctpinspect.checksum_adler32")
-    elif status == "zero":
-        c.note(CHAT, "Checksum", "Zero checksum: not verified (transmit checksum offload, or RFC 9653 "
-               "zero checksum)", offset + 8, 4, "RFC 9653", "sctpinspect.checksum_zero")
+        note = checksum_note(status, csum, expected, offset)
+        if note is not None:
+            c.note(note.severity, note.group, note.message, note.offset, note.length, note.rfc, note.key)
     if outer:
         # The common-header fields and texts are made only if something reads
         # them: the layer is a LazyField; its children slot holds the chunks.
@@ -197,6 +221,11 @@ def _dissect(c, offset, end, parent, quoted=False, embedded=False):
         pkt.checksum_expected = expected
         pkt.sctp = layer
         pkt.sctp_offset = offset
+    if reuse is not None:           # its chunks were decoded with the compact record
+        layer_kids = _get_children(layer)
+        layer_kids.extend(reuse)
+        chunks.extend(reuse)
+        return layer
     if end - offset == 12:
         if not quoted:
             c.note(ERROR, "Malformed", "SCTP packet without chunks (a packet carries one or more chunks)",

@@ -386,3 +386,77 @@ def _padding(c, p, off, n):
     if pb.count(0) != n:
         c.note(WARN, "Malformed", "Parameter padding is not all zero bytes", off, n,
                "RFC 9260 3.2.1", "sctpinspect.parameter_padding_nonzero")
+
+
+# --- compact values -------------------------------------------------------------
+# A chunk made of parameters (INIT, INIT ACK, ASCONF, ASCONF ACK, RE-CONFIG)
+# carries them in its compact values as ``(type, value)`` pairs, read by the
+# analysis and the diagnostics; ``value`` is what the parameter means (an
+# address, the supported chunk types, the cookie bytes, nested parameters...).
+# They are read off the parameter subtree dissect_params has just built (these
+# chunks always take the decoder's full path).
+
+def _first(p, name):
+    for f in p.children or ():
+        if f.name == name:
+            return f.value
+    return None
+
+
+def _all(p, name):
+    return tuple(f.value for f in p.children or () if f.name == name)
+
+
+def _address(p):
+    return _first(p, "sctp.parameter_ipv4_address") or _first(p, "sctp.parameter_ipv6_address") \
+        or _first(p, "sctp.parameter_hostname")
+
+
+def _addr_op(p):
+    return (_first(p, "sctp.correlation_id"), compact_params(p))
+
+
+_HEADER_NAMES = frozenset({"sctp.parameter_type", "sctp.parameter_length", "sctp.parameter_padding"})
+
+
+def _generic(p):
+    """(name, value) of the parameter's own fields (header and padding left out)."""
+    return tuple((f.name, f.value) for f in p.children or () if f.name not in _HEADER_NAMES)
+
+
+# parameter type -> value of its compact (type, value) pair; others: _generic
+_COMPACT = {
+    1: lambda p: _first(p, "sctp.parameter_heartbeat_information"),
+    5: _address, 6: _address, 11: _address,
+    7: lambda p: _first(p, "sctp.parameter_state_cookie"),
+    8: lambda p: compact_params(p),                          # the parameters the peer did not know
+    9: lambda p: _first(p, "sctp.parameter_cookie_preservative_incr"),
+    12: lambda p: _all(p, "sctp.parameter_supported_address_type"),
+    0x8001: lambda p: _first(p, "sctpinspect.edmid"),
+    0x8003: lambda p: _all(p, "sctp.chunk_type_to_auth"),
+    0x8004: lambda p: _all(p, "sctp.hmac_id"),
+    0x8008: lambda p: _all(p, "sctp.supported_chunk_type"),
+    0xC000: lambda p: None,
+    0xC001: _addr_op, 0xC002: _addr_op, 0xC004: _addr_op,
+    0xC003: lambda p: (_first(p, "sctp.correlation_id"), _causes.compact_causes(p)),
+    0xC005: lambda p: _first(p, "sctp.correlation_id"),
+    0xC006: lambda p: _first(p, "sctp.adaptation_layer_indication"),
+}
+
+
+def compact_params(parent) -> tuple:
+    """``((type, value), ...)`` of the parameters decoded under ``parent``."""
+    out = []
+    for p in parent.children or ():
+        if p.name == "sctp.parameter":
+            fn = _COMPACT.get(p.value, _generic)
+            try:
+                out.append((p.value, fn(p)))
+            except Exception:     # a parameter cut short: its type is still known
+                out.append((p.value, None))
+    return tuple(out)
+
+
+def addresses(params) -> list:
+    """The IPv4/IPv6 addresses among compact parameters, in order."""
+    return [v for t, v in params if (t == 5 or t == 6) and v]
