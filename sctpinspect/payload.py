@@ -124,10 +124,12 @@ def payload_hook(decode_as=None, reassemble: bool = True, bridge=None,
     analyzer = None
     if reassemble:
         from .analysis.core import AnalysisOptions, Analyzer
-        # max_messages=0: keep no Message records (the hook only needs the callback)
-        analyzer = Analyzer(AnalysisOptions(annotate=False, max_messages=0))
-        analyzer.on_message = lambda pkt, msg, chunks: (
-            completed.append((msg, chunks)) if len(chunks) > 1 else None)
+        # keep no Message records (the hook only needs the callback); the fragments
+        # keep their user data until their message completes (bounded by the
+        # analysis' reassembly caps)
+        analyzer = Analyzer(AnalysisOptions(annotate=False, keep_messages=False, keep_payload=True))
+        analyzer.on_message = lambda pkt, msg, frags: (
+            completed.append((msg, frags)) if len(frags) > 1 else None)
 
     def reassembled(pkt) -> dict:
         """{id(completing chunk): [(Message, chunks)]} for this packet."""
@@ -139,21 +141,20 @@ def payload_hook(decode_as=None, reassemble: bool = True, bridge=None,
             return {}
         order = {id(c): i for i, c in enumerate(pkt.chunks)}
         at: dict = {}
-        for msg, chunks in completed:
+        for msg, frags in completed:
             # the message completed at its last chunk (in packet order) in this packet
-            last = max((c for c in chunks if id(c) in order), key=lambda c: order[id(c)],
-                       default=pkt.chunks[-1])
-            at.setdefault(id(last), []).append((msg, chunks))
+            last = max((f.chunk for f in frags if f.chunk is not None and id(f.chunk) in order),
+                       key=lambda c: order[id(c)], default=pkt.chunks[-1])
+            at.setdefault(id(last), []).append((msg, frags))
         return at
 
-    def dissect_reassembled(pkt, msg, chunks) -> str | None:
+    def dissect_reassembled(pkt, msg, frags) -> str | None:
         """Dissect one reassembled message; the name of its buffer (if made)."""
         parts = []
-        for c in chunks:
-            f = _payload_field(c)         # earlier packets' chunks: their own bytes
-            if f is None or f.value is None:
+        for f in frags:
+            if f.data is None:
                 return None                   # a fragment without bytes (truncated capture)
-            parts.append(bytes(f.value))
+            parts.append(f.data)
         data = b"".join(parts)
         if not data:
             return None
@@ -183,7 +184,7 @@ def payload_hook(decode_as=None, reassemble: bool = True, bridge=None,
                 pkt.buffers.setdefault("layer:" + layer.name, buf)
 
     def hook(pkt) -> None:
-        if pkt.sctp is None:
+        if pkt.sctp_offset < 0:
             return
         at = {}
         if analyzer is not None:
@@ -211,9 +212,9 @@ def payload_hook(decode_as=None, reassemble: bool = True, bridge=None,
                         if bufname is not None:
                             pkt.buffers.setdefault("layer:" + tree.name, bufname)
                         pkt.layers.append(tree)
-            for msg, chunks in at.get(id(c), ()):
+            for msg, frags in at.get(id(c), ()):
                 messages += 1
-                reassembled_buf = dissect_reassembled(pkt, msg, chunks) or reassembled_buf
+                reassembled_buf = dissect_reassembled(pkt, msg, frags) or reassembled_buf
         if stream is not None and messages:
             graft_tshark(pkt, whole, reassembled_buf)
 

@@ -26,6 +26,13 @@ class Wire:
         self.t_ns = 1_700_000_000 * 10**9
         self.n = 0
         self.packets = []
+        # fields the analysis learns later about an earlier packet (sctp.retransmitted,
+        # sctp.acked, sctp.reassembled_in...) land on the packets kept here, as a
+        # second pass would put them
+        self.analyzer.on_late = self._late
+
+    def _late(self, frame, k, name, value):
+        self.packets[frame - 1].chunks[k].annotate(name, value)
 
     def send(self, src, dst, sport, dport, vtag, *chunks, dt=0.001):
         self.t_ns += int(dt * 1e9)

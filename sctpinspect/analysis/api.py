@@ -26,6 +26,7 @@ class AnalysisResult:
         self.evicted = dict(analyzer.evicted)
         self.frames = frames
         self.sctp_packets = analyzer.sctp_packets
+        self.error = None          # the CaptureFileError that ended a damaged file
 
     def association(self, index: int) -> Association:
         return self.associations[index]
@@ -65,12 +66,10 @@ def analyze_packets(packets: Iterable[Packet], options: AnalysisOptions | None =
 
 
 def decode_file(path: str, decode_options=None) -> Iterable[Packet]:
-    """Decoded Packets of a capture file, streamed."""
-    from ..decode import Decoder, DecodeOptions
-    from ..pipeline import open_records
-    dec = Decoder(decode_options or DecodeOptions())
-    for rec in open_records(path):
-        yield dec.decode(rec)
+    """Decoded Packets of a capture file, streamed (the one source -> decode loop)."""
+    from ..pipeline import Pipeline, open_records
+    for pkt, _shown in Pipeline(open_records(path), decode_options):
+        yield pkt
 
 
 def analyze_file(path: str, options: AnalysisOptions | None = None, decode_options=None,
@@ -79,7 +78,28 @@ def analyze_file(path: str, options: AnalysisOptions | None = None, decode_optio
 
     ``options.keep_packets`` (default True here) keeps each SCTP packet's
     ``analysis`` dict in ``result.packets``; ``keep`` returns whole Packets.
+    A damaged file gives the result of every frame before the damage, with
+    the source's :class:`~sctpinspect.errors.CaptureFileError` in
+    ``result.error`` (the caller prints what it has, then the error).
     """
+    from ..errors import CaptureFileError
+    from ..pipeline import Pipeline, open_records
     if options is None:
         options = AnalysisOptions(keep_packets=True)
-    return analyze_packets(decode_file(path, decode_options), options, keep)
+    an = Analyzer(options)
+    pipe = Pipeline(open_records(path), decode_options, analyse=an.feed)
+    kept = []
+    error = None
+    try:
+        if keep is None:
+            for _pkt in pipe:
+                pass
+        else:
+            for pkt, _shown in pipe:
+                if keep(pkt):
+                    kept.append(pkt)
+    except CaptureFileError as e:
+        error = e
+    result = AnalysisResult(an, pipe.frames, kept)
+    result.error = error
+    return result

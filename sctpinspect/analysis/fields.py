@@ -3,10 +3,11 @@
 Wireshark marks them as generated (``[...]`` in the tree); the ``sctpinspect.``
 ones have no Wireshark equivalent.
 """
+from ..model import GENERATED
 from ..registry import (BASE_DEC, FT_FRAMENUM, FT_NONE, FT_RELATIVE_TIME, FT_STRING,
                         FT_UINT16, FT_UINT32, register_table)
 
-register_table([
+_TABLE = [
     ("sctp.assoc_index", "Association index", FT_UINT16, BASE_DEC),
     # TSN analysis (RFC 9260 6.2 / 6.3 retransmission, 6.2.1 SACK processing)
     ("sctp.retransmission", "This TSN is a retransmission of one in frame", FT_FRAMENUM),
@@ -31,4 +32,6 @@ register_table([
     ("sctp.retransmission.more_than_twice", "This TSN was retransmitted more than 2 times.", FT_NONE),
     # sctpinspect-only
     ("sctpinspect.assoc_state", "Endpoint states after this packet", FT_STRING),
-])
+]
+register_table(_TABLE)
+GENERATED.update(row[0] for row in _TABLE)

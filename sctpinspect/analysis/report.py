@@ -80,8 +80,9 @@ def streams_table(rows: list[dict]) -> str:
 
 # ---------------------------------------------------------------------------- ladder
 
-def chunk_label(c) -> str:
-    """Short text for one chunk on a ladder arrow."""
+def chunk_label(c, retx: int | None = None) -> str:
+    """Short text for one chunk on a ladder arrow (``retx``: the frame of the
+    first transmission when the chunk retransmits it)."""
     name = chunk_name(c.type)
     g = c.get
     if c.type in (DATA, I_DATA):
@@ -89,8 +90,10 @@ def chunk_label(c) -> str:
         seq = (f"MID={g('sctp.data_mid')}" if c.type == I_DATA else f"SSN={g('sctp.data_ssn')}")
         be = "".join(x for x, bit in (("U", 4), ("B", 2), ("E", 1)) if c.flags & bit)
         s = f"{name} TSN={tsn} SID={g('sctp.data_sid')} {seq} {be} len={max(0, c.clen - 16)}"
-        if c.find("sctp.retransmission") is not None:
-            s += f" (retx of #{c.find('sctp.retransmission').value})"
+        if retx is None:
+            retx = c.get("sctp.retransmission")
+        if retx is not None:
+            s += f" (retx of #{retx})"
         return s
     if c.type in (3, 16):
         cum = g("sctp.sack_cumulative_tsn_ack_raw", g("sctp.sack_cumulative_tsn_ack",
@@ -146,6 +149,7 @@ def ladder(assoc: Association, packets, width: int = 26) -> str:
         if xs is None or xd is None:
             continue
         trans = info.get("transitions", [])
+        retx = {k: first for k, _tsn, first, _d in info.get("retransmitted", ()) if first}
         for k, c in enumerate(pkt.chunks):
             row = [" "] * total
             for x in pos.values():
@@ -159,7 +163,7 @@ def ladder(assoc: Association, packets, width: int = 26) -> str:
                 row[xd - 1] = ">"
             else:
                 row[xd + 1] = "<"
-            label = chunk_label(c)
+            label = chunk_label(c, retx.get(k))
             room = hi - lo - 7          # keep "|<-" and "->|" visible, a space each side
             if len(label) > room:
                 label = label[:max(0, room - 1)] + "…" if room > 1 else ""

@@ -4,22 +4,18 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import CaptureFileError, UserError
+from ..errors import UserError
 
 
 def run_analysis(path: str, keep=None, options=None):
-    """Analyse ``path``; a damaged file still gives the result of every good frame."""
+    """Analyse ``path``; a damaged file still gives the result of every good frame
+    (then the error, which the caller raises after printing)."""
     from ..analysis import AnalysisOptions, analyze_file
     from ..pipeline import check_readable
     check_readable(path)
-    opts = options or AnalysisOptions(keep_packets=False)
-    err = None
-    try:
-        result = analyze_file(path, opts, keep=keep)
-    except CaptureFileError as e:   # report what was read, then the one-line error
-        err = e
-        result = None
-    return result, err
+    opts = options or AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
+    result = analyze_file(path, opts, keep=keep)
+    return result, result.error
 
 
 def dump_json(obj) -> None:

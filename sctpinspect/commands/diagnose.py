@@ -96,7 +96,13 @@ def run(args) -> int:
         except CaptureFileError as e:   # diagnose what was read, then report the damage
             holder["err"] = e
 
-    result = diagnose_packets(packets(), predicate, args.min_severity)
+    # The analysis adds its fields to the packets only when a display filter may read them.
+    from ..analysis.core import AnalysisOptions, Analyzer
+    from ..diagnostics.engine import Diagnoser
+    marks = predicate is not None
+    diagnoser = Diagnoser(Analyzer(AnalysisOptions(annotate=marks, keep_messages=False)),
+                          annotate=marks)
+    result = diagnose_packets(packets(), predicate, args.min_severity, diagnoser)
     err = holder.get("err")
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=1, default=_default)

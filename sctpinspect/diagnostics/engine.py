@@ -148,21 +148,17 @@ def assoc_label(assoc) -> str:
     return f"{_ep_label(assoc, 0)} <-> {_ep_label(assoc, 1)}"
 
 
-def _params(chunk: Field):
+def _params(chunk):
     """(parameter types, supported extension chunk types, rejected parameter types) of an
-    INIT / INIT ACK, looking only at its own parameters."""
+    INIT / INIT ACK, from its compact parameters."""
     types, sup, rejected = set(), set(), set()
-    for p in chunk.children or ():
-        if p.name != "sctp.parameter":
-            continue
-        t = p.get("sctp.parameter_type")
+    v = chunk.v
+    for t, value in (v[5] if v is not None else ()):
         types.add(t)
-        if t == 0x8008:
-            sup.update(c.value for c in p.children if c.name == "sctp.supported_chunk_type")
-        elif t == 8:     # Unrecognized Parameter: copies of the parameters the peer rejected
-            for q in p.walk():
-                if q is not p and q.name == "sctp.parameter":
-                    rejected.add(q.get("sctp.parameter_type"))
+        if t == 0x8008 and value:
+            sup.update(value)
+        elif t == 8 and value:  # Unrecognized Parameter: copies of the parameters the peer rejected
+            rejected.update(x for x, _ in value)
     return types, sup, rejected
 
 
@@ -174,16 +170,25 @@ def _features(types, sup) -> set:
     return out
 
 
-def _causes(chunk: Field):
-    """Every sctp.cause subtree under ``chunk`` (ERROR, ABORT, ASCONF ACK)."""
-    return [f for f in chunk.walk() if f.name == "sctp.cause"]
+def _causes(chunk) -> list:
+    """The compact causes ``(code, info, text)`` of an ABORT, ERROR or ASCONF ACK."""
+    v = chunk.v
+    if v is None:
+        return []
+    if chunk.type == ASCONF_ACK:
+        out = []
+        for t, value in v[1]:
+            if t == 0xC003 and value:
+                out.extend(value[1])
+        return out
+    return list(v[0])
 
 
-def _cause_text(c: Field) -> str:
-    if c.show:
-        return c.show
+def _cause_text(c) -> str:
+    if c[2]:
+        return c[2]
     from ..decode.sctp.names import CAUSE_NAMES
-    return CAUSE_NAMES.get(c.value, f"cause {c.value}")
+    return CAUSE_NAMES.get(c[0], f"cause {c[0]}")
 
 
 class Diagnoser:
@@ -236,7 +241,15 @@ class Diagnoser:
 
     @staticmethod
     def _mark(pkt: Packet, rule_id: str) -> None:
-        layer = pkt.sctp if pkt.sctp is not None else pkt.icmp
+        """A ``sctpinspect.rule`` field in the packet's sctp (or icmp) layer; on a
+        compact packet it is made with the tree."""
+        if pkt.sctp_offset >= 0:
+            for f in pkt.sctp_fields() if not pkt.built else (pkt.sctp.children or ()):
+                if f.name == "sctpinspect.rule" and f.value == rule_id:
+                    return
+            pkt.add_sctp_field(Field("sctpinspect.rule", rule_id, pkt.sctp_offset, 0))
+            return
+        layer = pkt.icmp
         if layer is None:
             return
         kids = layer.children
@@ -261,7 +274,7 @@ class Diagnoser:
         self.frames += 1
         self.last_ts = pkt.ts
         new: list = []
-        if pkt.sctp is None:
+        if pkt.sctp_offset < 0:
             if pkt.icmp is not None:
                 self._icmp(pkt, new)
             if pkt.notes:
@@ -617,7 +630,7 @@ class Diagnoser:
     def _cause_findings(self, pkt, assoc, st, sender, causes, where, new) -> None:
         seen = set()
         for c in causes:
-            code = c.value
+            code = c[0]
             if code in seen:
                 continue
             seen.add(code)
@@ -637,7 +650,7 @@ class Diagnoser:
                            f"ERROR from {_ep_label(assoc, sender)}: {text}",
                            frames=[st.echoes[-1][0]])
             elif code == 6:
-                inner = [f.value for f in c.walk() if f.name == "sctp.chunk_type"]
+                inner = [c[1]] if c[1] is not None else []
                 for t in inner[:1]:
                     ext = CHUNK_EXTENSION.get(t)
                     if ext:
@@ -647,7 +660,7 @@ class Diagnoser:
                                    f"{_ep_label(assoc, 1 - sender)} but not supported by the peer",
                                    key=("chunk", t), severity=WARN)
             elif code == 8:
-                inner = [f.value for f in c.walk() if f.name == "sctp.parameter_type"]
+                inner = [t for t, _ in c[1]] if c[1] else []
                 for t in inner[:1]:
                     ext = PARAM_EXTENSION.get(t)
                     if ext:
@@ -678,22 +691,19 @@ class Diagnoser:
 
     def _sack(self, st, data_sender, chunk) -> None:
         """Count miss indications per TSN from gap blocks (RFC 9260 7.2.4)."""
-        cum = chunk.get("sctp.sack_cumulative_tsn_ack_raw")
-        if cum is None:
-            cum = chunk.get("sctp.sack_cumulative_tsn_ack")
-        if cum is None:
+        v = chunk.v
+        if v is None:
             return
+        cum, _rwnd, _ngaps, _ndups, gaps, _dups = v
         misses = st.misses[data_sender]
         if misses:
             for t in [t for t in misses if ((cum - t) & MASK32) < 0x80000000]:
                 del misses[t]
-        starts = [f.value for f in chunk.walk() if f.name == "sctp.sack_gap_block_start"]
-        if not starts:
+        if not gaps:
             return
-        ends = [f.value for f in chunk.walk() if f.name == "sctp.sack_gap_block_end"]
         prev_end = 0
         budget = 1000
-        for s, e in zip(starts, ends):
+        for s, e in gaps:
             for off in range(prev_end + 1, s):
                 if budget <= 0:
                     break
@@ -708,21 +718,14 @@ class Diagnoser:
         r = st.retrans[sender]
         misses = st.misses[sender]
         times = []
-        for c in pkt.chunks:
-            if c.type not in (DATA, I_DATA):
+        for _k, tsn, _first, delay in pkt.analysis.get("retransmitted", ()):
+            if _first is None:
                 continue
-            rt = c.get("sctp.retransmission_time")
-            if c.get("sctp.retransmission") is None:
-                continue
-            tsn = c.get("sctp.data_tsn_raw")
-            if tsn is None:
-                tsn = c.get("sctp.data_tsn")
             if misses.get(tsn, 0) >= 3:
                 r[1] += 1
             else:
                 r[0] += 1
-            if rt is not None:
-                times.append(rt)
+            times.append(delay)
         f = self._emit(new, "retransmission", pkt, assoc,
                        "", key=sender)
         d = assoc.dirs[sender]
