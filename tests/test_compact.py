@@ -23,6 +23,7 @@ import pytest
 from conftest import REPO, project_captures, public_captures
 from sctpinspect.decode import Decoder, DecodeOptions
 from sctpinspect.decode.frame import compact_frame
+from sctpinspect.filter import compile_filter
 from sctpinspect.model import Record
 from sctpinspect import registry
 from sctpinspect.output.fields import FieldsPrinter
@@ -33,6 +34,17 @@ registry.load_core_fields()
 # every frame and SCTP field: the ones -T fields reads from compact packets
 NAMES = ["frame", "sctp", "sctp.chunk"] + sorted(
     n for n in registry.FIELDS if n.startswith(("frame.", "sctp.", "sctpinspect.")))
+
+# display filters over frame and SCTP fields: a compact packet answers them
+# without its tree, with the tree's answer
+FILTERS = ["sctp", "frame", "sctp.chunk_type == 0", "sctp.chunk_type == 3 && sctp.sack_cumulative_tsn_ack",
+           "sctp.data_tsn_raw > 100", "sctp.data_sid == 0 || sctp.data_ssn > 2",
+           "sctp.data_payload_proto_id in {3, 46}", "sctp.srcport == sctp.dstport",
+           "sctp contains 00:00:00:03", "sctp[0:2] == 0b:59", "sctp.verification_tag == 0",
+           "sctp.checksum.status != 1", "sctp.sack_gap_block_start", "!sctp.data_e_bit",
+           "frame.len > 200 && sctp.chunk_length < 100", "frame.time_relative > 0.5",
+           "sctp.chunk_flags & 0x03", "sctp.parameter_heartbeat_information", "sctp.cause_code",
+           "frame.number >= 10 and not sctp.data_u_bit", "len(sctp.parameter_heartbeat_information) > 10", "sctp.chunk_padding"]
 
 QUICK = ("ip_version", "src", "dst", "sport", "dport", "vtag", "checksum", "checksum_expected",
          "checksum_status", "sctp_offset", "encap", "is_sctp")
@@ -71,6 +83,7 @@ def compare(records, verify=True) -> int:
     sa, sb = SummaryPrinter(), SummaryPrinter()
     fa, fb = FieldsPrinter(NAMES), FieldsPrinter(NAMES)
     assert fa.compact_ok
+    filters = [(f, compile_filter(f)) for f in FILTERS]
     taken = 0
     for rec in records:
         a = compact.decode(rec)
@@ -79,6 +92,9 @@ def compare(records, verify=True) -> int:
         if was_compact:     # -T fields values without the layers, as from the tree
             assert fa.line(a) == fb.line(b), f"frame {rec.number}"
             assert not a.built, f"frame {rec.number}: -T fields built the layers"
+            for text, pred in filters:
+                assert pred(a) == pred(b), f"frame {rec.number}: {text}"
+            assert not a.built, f"frame {rec.number}: a filter built the layers"
         taken += was_compact
         where = f"frame {rec.number}"
         assert [getattr(a, k) for k in QUICK] == [getattr(b, k) for k in QUICK], where

@@ -21,6 +21,8 @@ import socket
 from decimal import Decimal, InvalidOperation
 
 from .. import registry as R
+from ..decode.values import CompactValues
+from ..model import Field
 from . import fields as F
 from .errors import FilterError
 from .parser import looks_like_field, parse, unknown_name
@@ -380,7 +382,6 @@ class Compiler:
                 if an and name in an:
                     v = an[name]
                     vals = v if isinstance(v, (list, tuple)) else [v]
-                    from ..model import Field
                     return [Field(name, x, 0, 0) for x in vals]
                 return _EMPTY
             return fs
@@ -389,7 +390,6 @@ class Compiler:
                 fs = _get(pkt, idx)
                 if fs:
                     return fs
-                from ..model import Field
                 return [Field(name, x, 0, 0) for x in virt(pkt)]
             return get_v
         return get
@@ -725,7 +725,23 @@ def _make_predicate(root, needed: frozenset):
     prune = prefixes <= _PRUNABLE  # every needed name lives in a known layer
     skip = _PRUNABLE - prefixes if prune else frozenset()
 
-    def predicate(pkt) -> bool:
+    compact = CompactValues(needed)
+    if compact.ok:
+        usable = compact.usable
+        collect = compact.collect
+
+        def predicate(pkt) -> bool:
+            if usable(pkt):
+                # a compact record answers every needed name: no tree is built
+                idx = {n: [_protocol_field(pkt, n) if v is None and n in _COMPACT_LAYERS
+                           else Field(n, v, 0, 0) for v in vs]
+                       for n, vs in collect(pkt).items()}
+                return bool(root(pkt, idx))
+            return tree_predicate(pkt)
+    else:
+        predicate = None
+
+    def tree_predicate(pkt) -> bool:
         idx = {}
         get = idx.get
         # Any/all semantics do not depend on occurrence order, so the walk
@@ -746,7 +762,19 @@ def _make_predicate(root, needed: frozenset):
             if c:
                 push(c)
         return bool(root(pkt, idx))
-    return predicate
+    return predicate or tree_predicate
+
+
+_COMPACT_LAYERS = frozenset(("frame", "sctp"))
+
+
+def _protocol_field(pkt, name):
+    """The protocol item of a compact record (its bytes are what ``sctp contains``
+    and slices of ``sctp``/``frame`` compare)."""
+    if name == "sctp":               # a compact record's chunks run to the packet's end
+        last = pkt.chunks[-1]
+        return Field(name, None, pkt.sctp_offset, last.offset + last.length - pkt.sctp_offset)
+    return Field(name, None, 0, len(pkt.record.data))
 
 
 def compile_filter(text: str):

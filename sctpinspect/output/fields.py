@@ -24,9 +24,7 @@ from functools import partial
 from typing import Callable
 
 from .. import registry
-from ..decode.frame import frame_values as _frame_values
-from ..decode.sctp.chunks import _collect_chunk
-from ..decode.sctp.packet import HEADER_NAMES as _HEADER_NAMES, header_values as _header_values
+from ..decode.values import CompactValues
 from ..model import LAZY_COLLECTORS, LazyField
 from ..errors import UserError
 
@@ -195,9 +193,9 @@ class FieldsPrinter:
         self._plans: dict = {}    # id(names) -> (names, ((i, name) asked for...)), see collect
         # a compact packet's values can be read without its layers when no field
         # of the link or IP layers is asked for (see _collect_compact)
-        self.compact_ok = all(n.split(".", 1)[0] in ("frame", "sctp", "sctpinspect") for n in self.names)
+        self._compact = CompactValues(self.names)
+        self.compact_ok = self._compact.ok
         self._clean = None
-        self.want_frame = any(n.startswith("frame.") or n == "frame" for n in self.names)
 
     def _plan(self, names: tuple) -> tuple:
         """For a collector's names tuple: the (position, name) pairs asked for.
@@ -264,53 +262,8 @@ class FieldsPrinter:
 
     def _collect_compact(self, pkt) -> dict:
         """:meth:`collect` for a packet decoded compactly (no tree yet), when
-        every requested field is of the frame or SCTP: the same values, read
-        from the compact record with the layers' own collectors (frame layer,
-        common header, each chunk's row) instead of building the layers."""
-        index = self.index
-        found: dict = {}
-        get = found.get
-        plans = self._plans
-
-        def put(names, values):
-            plan = plans.get(id(names))
-            if plan is None or plan[0] is not names:
-                plan = self._plan(names)
-            for i, name in plan[1]:
-                vals = get(name)
-                if vals is None:
-                    found[name] = [values[i]]
-                else:
-                    vals.append(values[i])
-
-        if self.want_frame:
-            if "frame" in index:
-                found["frame"] = [None]
-            put(*_frame_values(pkt.record, pkt.first_ns, index))
-        if "sctp" in index:
-            found["sctp"] = [None]
-        put(_HEADER_NAMES, _header_values(pkt.sport, pkt.dport, pkt.vtag, pkt.checksum,
-                                          pkt.checksum_status))
-        for ch in pkt.chunks:
-            if "sctp.chunk" in index:
-                vals = get("sctp.chunk")
-                if vals is None:
-                    found["sctp.chunk"] = [ch.type]
-                else:
-                    vals.append(ch.type)
-            r = _collect_chunk(ch, ch._build, index) if ch._build is not None else None
-            if r is None:                     # a chunk whose row has no collector: its tree
-                for f in ch.children:
-                    for g in f.walk():
-                        if g.name in index:
-                            vals = get(g.name)
-                            if vals is None:
-                                found[g.name] = [g.value]
-                            else:
-                                vals.append(g.value)
-                continue
-            put(r[0], r[1])
-        return found
+        every requested field is of the frame or SCTP (decode/values.py)."""
+        return self._compact.collect(pkt)
 
     def line(self, pkt) -> str:
         if self.compact_ok and pkt._layers is None and pkt._extra is None:
