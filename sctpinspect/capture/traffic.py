@@ -7,25 +7,26 @@ the packets so the kernel sends no "protocol unreachable" back.
 from __future__ import annotations
 
 import socket
-import struct
 
-import crc32c
+from scapy.layers import sctp as S
+from scapy.packet import Raw
 
 IPPROTO_SCTP = 132
 
 
 def data_chunk(tsn: int, sid: int, ssn: int, ppid: int, payload: bytes, flags: int = 3) -> bytes:
-    """A DATA chunk (RFC 9260 3.3.1), padded to 4 bytes; flags 3 = B|E (unfragmented)."""
-    body = struct.pack("!IHHI", tsn, sid, ssn, ppid) + payload
-    chunk = struct.pack("!BBH", 0, flags, 4 + len(body)) + body
-    return chunk + b"\0" * (-len(chunk) % 4)
+    """A DATA chunk (RFC 9260 3.3.1), padded to 4 bytes; flags 3 = B|E
+    (unfragmented), 4 = U, 8 = I.  Built by scapy: the layout lives in the
+    decoder's chunk table and in scapy, not here."""
+    return bytes(S.SCTPChunkData(tsn=tsn, stream_id=sid, stream_seq=ssn, proto_id=ppid,
+                                 data=payload, ending=flags & 1, beginning=flags >> 1 & 1,
+                                 unordered=flags >> 2 & 1, delay_sack=flags >> 3 & 1))
 
 
 def sctp_packet(sport: int, dport: int, vtag: int, chunks: bytes) -> bytes:
-    """Common header + chunks with a correct CRC32c (RFC 9260 6.8, appendix A)."""
-    hdr = struct.pack("!HHII", sport, dport, vtag, 0)
-    crc = crc32c.crc32c(hdr + chunks)
-    return hdr[:8] + struct.pack("<I", crc) + chunks
+    """Common header + chunks with a correct CRC32c (RFC 9260 6.8, appendix A;
+    scapy computes it with crc32c)."""
+    return bytes(S.SCTP(sport=sport, dport=dport, tag=vtag) / Raw(chunks))
 
 
 class RawSender:

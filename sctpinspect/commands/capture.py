@@ -182,39 +182,45 @@ class _Printer:
         self.decoder = Decoder(_decode_options(args))
         self.started = False
         self.diag = None
+        self.found = None
         if getattr(args, "diagnose", False):
             from ..diagnostics.live import LiveDiagnose
             self.diag = LiveDiagnose()
 
+    def _diagnose(self, pkt) -> None:
+        self.found = self.diag.lines(pkt)
+
     def lines(self, records) -> list[str]:
+        """The output lines of one batch of captured records (one Pipeline
+        pass: decode, live diagnostics, display filter)."""
+        from ..pipeline import Pipeline
         out = []
-        decode = self.decoder.decode
-        pred = self.predicate
         t = self.summary.time
         if not self.started and self.fmt == "fields":
             self.started = True
             o = self.fields.opt
             if o.header or o.bom:
                 out.append(self.fields.header() if o.header else "\ufeff")
-        for rec in records:
-            pkt = decode(rec)
-            found = self.diag.lines(pkt) if self.diag is not None else None
+        pipe = Pipeline(records, decoder=self.decoder, predicate=self.predicate,
+                        analyse=self._diagnose if self.diag is not None else None)
+        for pkt, shown in pipe:
+            ts = pkt.record.ts_ns
             if t.first is None:
-                t.first = rec.ts_ns
-            if pred is None or pred(pkt):
+                t.first = ts
+            if shown:
                 if self.fmt == "fields":
                     out.append(self.fields.line(pkt))
-                elif pkt.sctp is not None or pkt.icmp is not None:
+                elif pkt.is_sctp or pkt.icmp is not None:
                     if self.fmt == "json":
-                        out.append(self.packet_json(pkt, self.summary.chunk_summary,
-                                                    t.format(rec.ts_ns)))
+                        out.append(self.packet_json(pkt, self.summary.chunk_summary, t.format(ts)))
                     elif self.verbose:
                         out.append(self.tree_text(pkt, self.field_names))
                     else:
                         out.append(self.summary.line(pkt))
-            if found:
-                out.extend(found)
-            t.prev = rec.ts_ns
+            if self.found:
+                out.extend(self.found)
+                self.found = None
+            t.prev = ts
         return out
 
 
