@@ -120,17 +120,21 @@ def ladder(assoc: Association, packets, width: int = 26) -> str:
 
     ``packets`` are the association's Packets in capture order (already analysed).
     """
+    return "\n".join(ladder_lines(assoc, packets, width))
+
+
+def ladder_lines(assoc: Association, packets, width: int = 26):
+    """:func:`ladder` line by line, reading ``packets`` (any iterable) as it goes."""
     cols = []      # (endpoint index, address)
     for i, ep in enumerate(assoc.ep):
         for addr in ep.addresses:
             cols.append((i, addr))
     if not cols:
-        return ""
+        return
     colw = max(width, max(len(a) for _, a in cols) + 2)
     left = 20
     pos = {c: left + 4 + k * colw for k, c in enumerate(cols)}
     total = left + 5 + colw * (len(cols) - 1)
-    lines = []
     head1 = [" "] * (total + 40)
     head2 = [" "] * (total + 40)
     _put(head1, 0, " frame        time")
@@ -138,8 +142,8 @@ def ladder(assoc: Association, packets, width: int = 26) -> str:
         _put(head1, max(left, x - len(addr) // 2), addr)
         tag = f"ep{i + 1}:{assoc.ep[i].port}"
         _put(head2, max(left, x - len(tag) // 2), tag)
-    lines.append("".join(head1).rstrip())
-    lines.append("".join(head2).rstrip())
+    yield "".join(head1).rstrip()
+    yield "".join(head2).rstrip()
     t0 = assoc.first_ts
     for pkt in packets:
         info = pkt.analysis or {}
@@ -177,8 +181,7 @@ def ladder(assoc: Association, packets, width: int = 26) -> str:
                     notes.append("path change")
                 if notes:
                     text += "   " + "; ".join(notes)
-            lines.append(text)
-    return "\n".join(lines)
+            yield text
 
 
 def _put(row: list, x: int, text: str) -> None:

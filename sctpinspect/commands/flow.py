@@ -34,14 +34,40 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.report import ladder
+    from ..analysis.report import ladder_lines
     from ._analysis_common import pick_assoc, run_analysis
     n = args.assoc
-    result, err = run_analysis(
-        args.file, keep=lambda p: p.analysis is not None and p.analysis.get("assoc_index") == n)
-    if result is not None:
-        (assoc,) = pick_assoc(result, n)
-        print(ladder(assoc, result.kept_packets, max(12, args.width)))
+    if args.file == "-":
+        # standard input cannot be read twice: keep the association's packets
+        result, err = run_analysis(
+            args.file, keep=lambda p: p.analysis is not None and p.analysis.get("assoc_index") == n)
+        packets = result.kept_packets
+    else:
+        # two passes, memory flat in the file size: the first finds the
+        # association's addresses (the ladder's columns), the second draws its
+        # chunks as the packets stream by
+        result, err = run_analysis(args.file)
+        packets = _association_packets(args.file, n)
+    (assoc,) = pick_assoc(result, n)
+    width = max(12, args.width)
+    for line in ladder_lines(assoc, packets, width):
+        print(line)
     if err is not None:
         raise err
     return 0
+
+
+def _association_packets(path: str, n: int):
+    """The analysed packets of association ``n`` of ``path``, streamed (the
+    damage the first pass reported ends this pass at the same frame)."""
+    from ..analysis import Analyzer, AnalysisOptions
+    from ..errors import CaptureFileError
+    from ..pipeline import Pipeline, open_records
+    an = Analyzer(AnalysisOptions(annotate=False, keep_messages=False))
+    try:
+        for pkt, _shown in Pipeline(open_records(path), analyse=an.feed):
+            info = pkt.analysis
+            if info is not None and info.get("assoc_index") == n:
+                yield pkt
+    except CaptureFileError:
+        return
