@@ -17,6 +17,8 @@ from .sctp.packet import HEADER_NAMES, header_values
 COMPACT_PROTOCOLS = ("frame", "sctp", "sctpinspect")
 
 
+_MAX_PLANS = 4096     # cached plans per names tuple; names built per chunk would grow it
+
 class CompactValues:
     """``collect(pkt) -> {name: [values in tree order]}`` for the names asked for.
 
@@ -43,7 +45,10 @@ class CompactValues:
         # ``names`` keeps its id from being reused
         index = self.index
         plan = (names, tuple((i, n) for i, n in enumerate(names) if n in index))
-        self._plans[id(names)] = plan
+        plans = self._plans
+        if len(plans) >= _MAX_PLANS:   # names made per chunk (gap blocks...): bounded
+            plans.clear()
+        plans[id(names)] = plan
         return plan
 
     def collect(self, pkt) -> dict:

@@ -45,6 +45,8 @@ def _rel(ns: int) -> str:
     return "%s%d.%09d" % (sign, s, frac)
 
 
+_MAX_PLANS = 4096     # cached plans per names tuple; names built per chunk would grow it
+
 class _Ctx:
     __slots__ = ("first_ts_ns",)
 
@@ -203,7 +205,10 @@ class FieldsPrinter:
         ``names`` keeps its id from being reused."""
         index = self.index
         plan = (names, tuple((i, n) for i, n in enumerate(names) if n in index))
-        self._plans[id(names)] = plan
+        plans = self._plans
+        if len(plans) >= _MAX_PLANS:   # names made per chunk (gap blocks...): bounded
+            plans.clear()
+        plans[id(names)] = plan
         return plan
 
     def header(self) -> str:
