@@ -98,11 +98,11 @@ def tshark_reassembled(tshark, path) -> dict:
         elif line.startswith("Reassembled SCTP Message"):
             cur = bytearray()
             out.setdefault(frame, []).append(cur)
-        elif not line.strip():
-            cur = None
-        elif cur is not None:
+        else:
             m = re.match(r"^[0-9a-f]{4,}  ((?:[0-9a-f]{2} ?)+)", line)
-            if m:
+            if m is None:
+                cur = None              # a blank line or another tab ("Bitstring tvb ...")
+            elif cur is not None:
                 cur.extend(bytes.fromhex(m.group(1).replace(" ", "")))
     return {f: [bytes(b) for b in bs] for f, bs in out.items()}
 
@@ -186,3 +186,64 @@ def test_text_table(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["assoc", "sender", "sid"]
     assert len(lines) == 1 + len(ours(capsys, FRAGMENTED))
+
+
+EXPORT_CAPTURES = [FRAGMENTED, WWW, str(CAPTURES / "lossy-retransmissions.pcapng"),
+                   str(PUBLIC / "arkime/m3ua_synthetic.pcap"),
+                   str(PUBLIC / "open5gs/nonipsec_reg.pcapng")]
+
+
+@pytest.mark.parametrize("path", EXPORT_CAPTURES, ids=lambda p: p.split("/")[-1])
+def test_export_bytes_are_tsharks(tshark, capsys, tmp_path, path):
+    out = tmp_path / "x"
+    assert main(["messages", "--export", str(out), path]) == 0
+    capsys.readouterr()
+    index = json.loads((out / "index.json").read_text())
+    import csv
+    with open(out / "index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["file"] for r in rows] == [r["file"] for r in index]
+    got_single, got_multi = Counter(), Counter()
+    for r in index:
+        if r["status"] not in ("complete", "gap"):
+            assert r["file"] == ""
+            continue
+        data = (out / r["file"]).read_bytes()
+        assert len(data) == r["size"]
+        name = r["file"]
+        assert f"-assoc{r['assoc']}-" in name and f"-sid{r['sid']}-" in name
+        assert f"-ssn{r['ssn']}-" in name and name.endswith(f"-ppid{r['ppid']}.bin")
+        (got_single if r["tsn_first"] == r["tsn_last"] else got_multi)[data] += 1
+    chunks = tshark_chunks(tshark, path)
+    seen, single = set(), Counter()
+    for c in chunks:
+        key = (c["flow"], c["tsn"])
+        if c["b"] and c["e"] and key not in seen:
+            single[c["data"]] += 1
+        seen.add(key)
+    assert got_single == single
+    multi = Counter(b for bs in tshark_reassembled(tshark, path).values() for b in bs)
+    assert got_multi == multi
+    assert sum(got_multi.values()) == sum(1 for c in chunks if c["fragments"])
+
+
+def test_follow_formats(capsys):
+    rows = [r for r in ours(capsys, WWW, "--assoc", "0", "--stream", "0")
+            if r["status"] == "complete"]
+    assert main(["messages", "--follow", "--stream", "0", "--follow-format", "raw", WWW]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == lines[-1] == "=" * 67 and lines[1] == "Follow: sctp,raw"
+    body = lines[5:-1]
+    assert len(body) == len(rows)
+    # endpoint 2's messages are indented (tshark's Node 1)
+    ep1 = rows[0]["sender"]
+    for line, r in zip(body, rows):
+        assert line.startswith("\t") == (r["sender"] != ep1)
+        assert len(bytes.fromhex(line.strip())) == r["size"]
+    assert main(["messages", "--follow", "--stream", "0", WWW]) == 0
+    text = capsys.readouterr().out
+    assert f"\n{rows[0]['size']}\nGET / HTTP/1.1" in text
+    assert main(["messages", "--follow", "--stream", "0", "--follow-format", "hex", WWW]) == 0
+    assert "00000000  47 45 54 20" in capsys.readouterr().out
+    assert main(["messages", "--follow", WWW]) == 2
+    assert "--follow needs --stream" in capsys.readouterr().err
