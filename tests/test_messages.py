@@ -247,3 +247,80 @@ def test_follow_formats(capsys):
     assert "00000000  47 45 54 20" in capsys.readouterr().out
     assert main(["messages", "--follow", WWW]) == 2
     assert "--follow needs --stream" in capsys.readouterr().err
+
+
+def _scripted(script):
+    """Run ``script(peers)`` through the analyzer with a MessageCollector; the rows."""
+    from test_analysis_build import Peers, Wire
+
+    from sctpinspect.analysis import Analyzer
+    from sctpinspect.analysis.messages import MessageCollector
+    rows = []
+    an = Analyzer()
+    wire = Wire(an)
+    col = MessageCollector(an, rows.append, keep_payload=True)
+    wire.analyzer = col                     # Wire.send feeds the collector
+    p = Peers(wire)
+    p.handshake()
+    script(p)
+    col.finish()
+    return rows
+
+
+def test_statuses_and_delivery_order():
+    from scapy.layers.sctp import SCTPChunkForwardTSN, SCTPForwardSkip
+    from test_analysis_build import data
+
+    def script(p):
+        p.a2b(data(1000, sid=1, ssn=0, payload=b"a" * 10))
+        p.a2b(data(1001, sid=1, ssn=1, payload=b"b" * 7, e=0))
+        p.a2b(data(1002, sid=1, ssn=1, payload=b"c" * 5, b=0))
+        # SSN 2 of stream 1 never appears (TSN 1003 is lost before the capture point)
+        p.a2b(data(1004, sid=1, ssn=3, payload=b"d" * 4))
+        p.a2b(data(1005, sid=1, ssn=4, payload=b"e" * 4))
+        # stream 2: a first fragment, then PR-SCTP gives the message up (RFC 3758 3.5)
+        p.a2b(data(1006, sid=2, ssn=0, payload=b"f" * 4, e=0))
+        p.a2b(SCTPChunkForwardTSN(new_tsn=1006, skips=[SCTPForwardSkip(stream_id=2,
+                                                                        stream_seq=0)]))
+        p.a2b(data(1007, sid=2, ssn=1, payload=b"g" * 4))
+        p.a2b(data(1009, sid=1, ssn=0, payload=b"u" * 3, u=1))
+        p.a2b(data(1008, sid=3, ssn=0, payload=b"h" * 4, e=0))   # the capture ends before E
+
+    rows = _scripted(script)
+    got = [(r.sid, r.seq, r.unordered, r.size, r.status, r.fragments, r.tsn_first, r.tsn_last)
+           for r in rows]
+    assert got == [
+        (1, 0, False, 10, "complete", 1, 1000, 1000),
+        (1, 1, False, 12, "complete", 2, 1001, 1002),
+        (2, 0, False, 4, "abandoned", 1, 1006, 1006),
+        (2, 1, False, 4, "complete", 1, 1007, 1007),       # the FORWARD TSN explained SSN 0
+        (1, 0, True, 3, "complete", 1, 1009, 1009),        # unordered: delivered at once
+        (3, 0, False, 4, "incomplete", 1, 1008, 1008),
+        (1, 3, False, 4, "gap", 1, 1004, 1004),            # SSN 2 never seen
+        (1, 4, False, 4, "complete", 1, 1005, 1005),
+    ]
+    assert rows[1].data == b"b" * 7 + b"c" * 5 and rows[1].frames == [6, 7]
+    assert rows[2].data is None and rows[5].data is None
+    d = rows[0].to_dict()
+    assert KEYS <= set(d) and d["sender"] == "10.0.0.1:5000" and d["mid"] is None
+
+
+def test_idata_messages_and_i_forward_tsn():
+    from scapy.layers.sctp import SCTPChunkIForwardTSN, SCTPIForwardSkip
+    from test_analysis_build import idata
+
+    def script(p):
+        # RFC 8260 2.1: B carries the PPID, the fragments after it their FSN (1, 2...)
+        p.a2b(idata(1000, 1, 0, 46, b"A" * 8, e=0))
+        p.a2b(idata(1001, 2, 0, 18, b"x" * 3))             # interleaved on stream 2
+        p.a2b(idata(1002, 1, 0, 1, b"B" * 8, b=0))
+        p.a2b(idata(1003, 1, 1, 46, b"C" * 8, e=0))
+        p.a2b(SCTPChunkIForwardTSN(new_tsn=1003, skips=[SCTPIForwardSkip(stream_id=1,
+                                                                         message_id=1)]))
+
+    rows = _scripted(script)
+    got = [(r.sid, r.seq, r.idata, r.ppid, r.size, r.status) for r in rows]
+    assert got == [(2, 0, True, 18, 3, "complete"), (1, 0, True, 46, 16, "complete"),
+                   (1, 1, True, 46, 8, "abandoned")]
+    d = rows[1].to_dict()
+    assert (d["mid"], d["ssn"], d["frames"]) == (0, None, [5, 7])

@@ -124,6 +124,8 @@ class MessageCollector:
         self.streams: dict = {}          # (assoc, side, sid) -> _Stream
         self.evicted = Counter()
         self._fresh: list = []           # rows made by the current packet
+        if keep_payload:
+            analyzer.options.keep_payload = True     # the fragments keep their user data
         analyzer.on_message = self._on_message
         analyzer.on_abandon = self._on_abandon
 
