@@ -251,6 +251,8 @@ class MessageCollector:
         shown = self.predicate is None
         for assoc in self.analyzer.associations:
             for side, d in enumerate(assoc.dirs):
+                if d.data is None:               # no DATA yet (made on the first one)
+                    continue
                 for idata, groups in ((False, _data_runs(d.data)), (True, _idata_groups(d.idata))):
                     for group in groups:
                         if self.keep is not None and not self.keep(assoc.index, group[0].sid):
