@@ -142,6 +142,9 @@ class Analyzer:
         # to an earlier packet (sctp.retransmitted, sctp.acked, sctp.reassembled_in...):
         # what tshark's second pass (-2) puts on that frame
         self.on_late = None
+        # called as on_abandon(pkt, assoc, Direction, [Frag]) with the pending fragments a
+        # FORWARD TSN / I-FORWARD TSN in ``pkt`` abandoned (sctpinspect messages)
+        self.on_abandon = None
 
     # ------------------------------------------------------------------ public
     def feed(self, pkt: Packet) -> dict | None:
@@ -581,7 +584,8 @@ class Analyzer:
                 self._check_seq(st, seq, frame, 0xFFFFFFFF if idata else 0xFFFF)
         opts = self.options
         data = _user_data(pkt, chunk, idata) if opts.keep_payload else None
-        f = Frag(x, tsn, frame, sid, seq, ppid, u, b, e, length, fsn, data, chunk, chunk.offset, k)
+        f = Frag(x, tsn, frame, sid, seq, ppid, u, b, e, length, fsn, data, chunk, chunk.offset, k,
+                 pkt.ts)
         if b and e:                              # a whole message in one chunk
             self._complete(pkt, assoc, d, st, (f,), idata)
             return
@@ -759,11 +763,14 @@ class Analyzer:
         x = log.ext(new)
         skipped = len(log.ack_upto(x))
         itsn = chunk.type == I_FORWARD_TSN
+        gone = [] if self.on_abandon is not None else None
         if itsn:
             for sid, fl, mid in entries:
-                d.idata.drop(sid, mid, fl & 1)
+                d.idata.drop(sid, mid, fl & 1, gone)
         else:
-            d.data.drop_upto(x)
+            d.data.drop_upto(x, gone)
+        if gone:
+            self.on_abandon(pkt, assoc, d, gone)
         # streams skipped past: their next expected SSN moves on (RFC 3758 3.6)
         mask = 0xFFFFFFFF if itsn else 0xFFFF
         for e in entries:

@@ -30,10 +30,10 @@ class Frag:
     """One pending DATA/I-DATA fragment (compact facts, no packet kept)."""
 
     __slots__ = ("x", "tsn", "frame", "sid", "seq", "ppid", "u", "b", "e", "length", "fsn", "data",
-                 "chunk", "offset", "k")
+                 "chunk", "offset", "k", "ts")
 
     def __init__(self, x, tsn, frame, sid, seq, ppid, u, b, e, length, fsn=0, data=None, chunk=None,
-                 offset=0, k=0):
+                 offset=0, k=0, ts=None):
         self.x = x              # unwrapped TSN
         self.tsn = tsn
         self.frame = frame
@@ -49,6 +49,7 @@ class Frag:
         self.chunk = chunk      # the Chunk, while its packet is the current one
         self.offset = offset    # the chunk's offset in its frame
         self.k = k              # the chunk's index in its packet
+        self.ts = ts            # its packet's time (the messages command's first/last time)
 
 
 class DataReassembly:
@@ -125,8 +126,9 @@ class DataReassembly:
         self.evicted += n
         return n
 
-    def drop_upto(self, x: int) -> int:
-        """FORWARD TSN to ``x``: the fragments at or below it are abandoned (RFC 3758 3.6)."""
+    def drop_upto(self, x: int, out: list | None = None) -> int:
+        """FORWARD TSN to ``x``: the fragments at or below it are abandoned (RFC 3758 3.6);
+        they are appended to ``out`` when given."""
         order = self.order
         if not order or order[0] > x:
             return 0
@@ -138,6 +140,8 @@ class DataReassembly:
         for t in gone:
             g = frags.pop(t)
             self.bytes -= g.length
+            if out is not None:
+                out.append(g)
             e = run_end.pop(t, None)
             if e is not None:               # t started a run
                 self.run_start.pop(e, None)
@@ -231,11 +235,14 @@ class IDataReassembly:
         self.evicted += n
         return n
 
-    def drop(self, sid: int, mid: int, u: int) -> int:
-        """I-FORWARD TSN abandoned message (sid, mid, u) (RFC 8260 3.3)."""
+    def drop(self, sid: int, mid: int, u: int, out: list | None = None) -> int:
+        """I-FORWARD TSN abandoned message (sid, mid, u) (RFC 8260 3.3); its fragments
+        are appended to ``out`` (B first, then by FSN) when given."""
         g = self.groups.pop((sid, mid, u), None)
         if g is None:
             return 0
+        if out is not None:
+            out.extend(([g.first] if g.first is not None else []) + [g.rest[k] for k in sorted(g.rest)])
         n = len(g.rest) + (g.first is not None)
         self.count -= n
         self.bytes -= sum(h.length for h in g.rest.values()) + (g.first.length if g.first else 0)
