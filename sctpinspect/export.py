@@ -268,13 +268,18 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
             F["encap"].append(pkt.encap)
             F["icmp"].append(pkt.icmp is not None)
             sctp = pkt.sctp_offset >= 0
-            F["sctp_srcport"].append(pkt.sport if sctp else None)
-            F["sctp_dstport"].append(pkt.dport if sctp else None)
-            F["sctp_verification_tag"].append(pkt.vtag if sctp else None)
-            F["sctp_checksum"].append(pkt.checksum if sctp else None)
+            notes = pkt.notes
+            have = 12 if sctp else 0       # common-header bytes present
+            if sctp and notes:
+                for n in notes:
+                    if n.key == "sctpinspect.header_truncated":
+                        have = n.length    # the note covers the bytes there are
+            F["sctp_srcport"].append(pkt.sport if have >= 2 else None)
+            F["sctp_dstport"].append(pkt.dport if have >= 4 else None)
+            F["sctp_verification_tag"].append(pkt.vtag if have >= 8 else None)
+            F["sctp_checksum"].append(pkt.checksum if have >= 12 else None)
             F["checksum_status"].append(pkt.checksum_status if sctp else None)
             F["chunks"].append(len(pkt.chunks))
-            notes = pkt.notes
             F["expert_notes"].append(len(notes))
             F["expert_max_severity"].append(
                 max((n.severity for n in notes), key=lambda s: _SEV_RANK.get(s, 0)) if notes else None)
