@@ -38,6 +38,7 @@ CAPTURES = _all_captures()
 HEADER_COLUMNS = ("sctp_srcport", "sctp_dstport", "sctp_verification_tag", "sctp_checksum")
 # 4 bytes of SCTP: tshark adds no field for a truncated common header, we keep the
 # two ports that are there (docs/fidelity.md, "Truncated common header")
+CHUNK_HEADER_COLUMNS = ("sctp_chunk_type", "sctp_chunk_flags", "sctp_chunk_length")
 HEADER_EXCEPTIONS = {("suricata-verify/sctp-pkt-too-small/input.pcap", 1, "sctp.srcport"),
                      ("suricata-verify/sctp-pkt-too-small/input.pcap", 1, "sctp.dstport")}
 
@@ -90,10 +91,13 @@ def test_chunks_equal_tshark_fields(cap_id, path, tshark, tmp_path):
     tables = export_one(path, tmp_path)
     frames = _plain(tables["frames"]).to_pylist()
     chunks = _plain(tables["chunks"]).to_pylist()
-    cols = list(plan.fields)                      # chunk columns named after Wireshark fields
+    # chunk columns named after Wireshark fields: the chunk header, then the typed values
+    names = {c: c.replace("_", ".", 1) for c in CHUNK_HEADER_COLUMNS}
+    names.update(plan.fields)
+    cols = list(names)
     fields = (["frame.number", "frame.time_epoch", "frame.len", "frame.cap_len"]
               + [c.replace("_", ".", 1) for c in HEADER_COLUMNS]
-              + [plan.fields[c] for c in cols])
+              + [names[c] for c in cols])
     rows = tshark_rows(tshark, path, fields)
     assert len(rows) == len(frames), f"tshark {len(rows)} frames, export {len(frames)}"
     by_frame: dict = {}
@@ -130,7 +134,7 @@ def test_chunks_equal_tshark_fields(cap_id, path, tshark, tmp_path):
                 got.extend(int(x) for x in v) if isinstance(v, list) else got.append(int(v))
             compared += len(got)
             if want != got:
-                diffs.append(f"frame {n} {plan.fields[c]}: tshark {want} export {got}")
+                diffs.append(f"frame {n} {names[c]}: tshark {want} export {got}")
     assert not diffs, f"{cap_id}: {len(diffs)} differences:\n" + "\n".join(diffs[:40])
     if any(fr["chunks"] for fr in frames):
         assert compared > 0
