@@ -211,3 +211,53 @@ def test_missing_pyarrow_is_one_line(tmp_path):
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 2
     assert res.stderr.strip() == "sctpinspect: export needs pyarrow: pip install .[scale]"
+
+
+def _ready_queries():
+    doc = (REPO / "docs" / "export.md").read_text()
+    return re.findall(r"```sql\n(.*?)```", doc, re.S)
+
+
+def test_ready_queries(tmp_path):
+    """The three queries of docs/export.md on an export of captures/, against assoc --json."""
+    from sctpinspect.commands.sql import connect
+    from sctpinspect.export import export
+    caps = [str(p) for p in project_captures()]
+    export(caps, str(tmp_path))
+    con = connect(str(tmp_path))
+    aborts, ppids, retrans = _ready_queries()
+    want_aborted, bytes_json = set(), 0
+    per_peer: dict = {}
+    for p in caps:
+        rc, out, err = ours(["assoc", "--json", p])
+        for a in json.loads(out):
+            if a["end_reason"] == "ABORT":
+                want_aborted.add((Path(p).name, a["assoc_index"]))
+            for e, d in zip(a["endpoints"], a["directions"]):
+                bytes_json += d["data_bytes"]
+                r = per_peer.setdefault(e["addresses"][0], [0, 0])
+                r[0] += d["retransmissions"]
+                r[1] += d["data_chunks"]
+    rows = con.sql(aborts).fetchall()
+    assert want_aborted and {(r[0], r[1]) for r in rows} == want_aborted
+    rows = con.sql(ppids).fetchall()
+    assert sum(r[2] for r in rows) == bytes_json
+    firsts = con.sql("SELECT count(*) FROM chunks WHERE chunk_name IN ('DATA', 'I_DATA') "
+                     "AND sctp_data_b_bit").fetchall()[0][0]
+    assert sum(r[1] for r in rows) == firsts > 0
+    rows = con.sql(retrans).fetchall()
+    assert {r[0]: [int(r[1]), int(r[2])] for r in rows} == per_peer
+    assert any(r[1] for r in rows)        # lossy-retransmissions has some
+
+
+def test_sql_cli(tmp_path):
+    cap = REPO / "captures" / "init-abort.pcapng"
+    rc, out, err = ours(["sql", str(cap), "SELECT rule, association FROM findings"])
+    assert rc == 0, err
+    rc2, want, _ = ours(["diagnose", "--json", str(cap)])
+    assert out.splitlines() == ["rule\tassociation"] + [
+        f"{f['rule']}\t{f['association']}" for f in json.loads(want)]
+    rc, out, err = ours(["sql", str(cap), "SELECT nope FROM chunks"])
+    assert rc == 2 and err.startswith("sctpinspect: sql: ") and len(err.splitlines()) == 1
+    rc, out, err = ours(["sql", str(tmp_path), "SELECT 1"])
+    assert rc == 2 and "not an export directory" in err
