@@ -169,11 +169,15 @@ class _TableWriter:
     """Columns buffered as Python lists, flushed as one record batch every
     BATCH_ROWS rows (constant memory)."""
 
-    def __init__(self, pa, pq, schema, path):
+    def __init__(self, pa, pq, schema, path, sparse=()):
         self.pa = pa
         self.schema = schema
         self.names = schema.names
-        self.cols = {n: [] for n in self.names}
+        # dense columns: a list with a value (or None) per row; sparse ones (the
+        # chunk value columns, mostly null): {row: value}, so a chunk costs only
+        # the columns its type fills
+        self.cols = {n: ({} if n in sparse else []) for n in self.names}
+        self.sparse = frozenset(sparse)
         self.rows = 0
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.tmp = path + ".tmp"
@@ -184,7 +188,15 @@ class _TableWriter:
         if not self.rows:
             return
         pa = self.pa
-        arrays = [pa.array(self.cols[f.name], type=f.type) for f in self.schema]
+        arrays = []
+        for f in self.schema:
+            col = self.cols[f.name]
+            if f.name in self.sparse:
+                dense = [None] * self.rows
+                for i, v in col.items():
+                    dense[i] = v
+                col = dense
+            arrays.append(pa.array(col, type=f.type))
         self.writer.write_batch(pa.record_batch(arrays, schema=self.schema))
         for v in self.cols.values():
             v.clear()
@@ -241,13 +253,14 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
     part = f"capture={capture}"
     writers = {}
     try:
+        sparse = {"chunks": set(plan.columns) | {"user_data_length"}}
         for t in TABLES:
-            writers[t] = _TableWriter(pa, pq, sch[t], os.path.join(out_dir, t, part, "part-0.parquet"))
+            writers[t] = _TableWriter(pa, pq, sch[t], os.path.join(out_dir, t, part, "part-0.parquet"),
+                                      sparse.get(t, ()))
         fw, cw = writers["frames"], writers["chunks"]
         F, C = fw.cols, cw.cols
         by_type = plan.by_type
         lists = plan.lists
-        value_cols = tuple(plan.value_columns)
         counts = {"frames": 0, "chunks": 0}
         holder = {}
         pipe = Pipeline(open_records(path), decode_options)
@@ -304,36 +317,29 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
                     C["sctp_chunk_type"].append(t)
                     C["sctp_chunk_flags"].append(ch.flags)
                     C["sctp_chunk_length"].append(ch.clen)
-                    filled = ()
+                    r = cw.rows
                     plan_t = by_type.get(t)
                     v = ch.v
                     if plan_t is not None:
                         vals, flags = plan_t
-                        filled = set()
                         if v is not None:
                             n = len(v)
                             for j, c in vals:
-                                if j < n:
-                                    C[c].append(v[j])
-                                    filled.add(c)
+                                if j < n and v[j] is not None:
+                                    C[c][r] = v[j]
                         fl = ch.flags
                         for mask, is_bool, c in flags:
-                            C[c].append((fl & mask != 0) if is_bool else fl & mask)
-                            filled.add(c)
-                    for c in value_cols:
-                        if c not in filled:
-                            C[c].append(None)
-                    for c, where in lists:
-                        w = where.get(t)
-                        if w is None or v is None or w[0] >= len(v) or v[w[0]] is None:
-                            C[c].append(None)
-                        else:
-                            items = v[w[0]]
-                            k = w[1]
-                            C[c].append(list(items) if k is None else [x[k] for x in items])
-                    u = USER_DATA_LENGTH.get(t)
-                    C["user_data_length"].append(v[u] if u is not None and v is not None
-                                                 and u < len(v) else None)
+                            C[c][r] = (fl & mask != 0) if is_bool else fl & mask
+                        if v is not None:
+                            for c, where in lists:
+                                w = where.get(t)
+                                if w is not None and w[0] < len(v) and v[w[0]] is not None:
+                                    items = v[w[0]]
+                                    k = w[1]
+                                    C[c][r] = list(items) if k is None else [x[k] for x in items]
+                            u = USER_DATA_LENGTH.get(t)
+                            if u is not None and u < len(v):
+                                C["user_data_length"][r] = v[u]
                     cw.rows += 1
                     counts["chunks"] += 1
                 if cw.rows >= BATCH_ROWS:
