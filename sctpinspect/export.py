@@ -423,6 +423,8 @@ def export(paths, out_dir: str, decode_options=None, progress=None) -> list:
         if p == "-":
             raise UserError("export reads capture files, not standard input")
         check_readable(p)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UserError(f"{out_dir}: exists and is not a directory", exit_code=1)
     done = []
     first_error = None
     for p, name in zip(paths, partition_names(paths)):
@@ -431,6 +433,8 @@ def export(paths, out_dir: str, decode_options=None, progress=None) -> list:
         except CaptureFileError as e:   # its good part is exported; go on, report at the end
             first_error = first_error or e
             counts = None
+        except OSError as e:            # the output directory: permissions, disk full
+            raise UserError(f"{e.filename or out_dir}: {e.strerror or e}", exit_code=1) from None
         done.append((p, name, counts))
         if progress is not None and counts is not None:
             progress(p, name, counts)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -207,8 +209,8 @@ def test_missing_pyarrow_is_one_line(tmp_path):
             "from sctpinspect.cli import main\n"
             f"raise SystemExit(main(['export', {str(REPO / 'captures' / 'init-abort.pcapng')!r},"
             f" '--to', {str(tmp_path / 'o')!r}]))")
-    res = subprocess.run(["python3", "-c", code], capture_output=True, text=True, cwd=REPO,
-                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert res.returncode == 2
     assert res.stderr.strip() == "sctpinspect: export needs pyarrow: pip install .[scale]"
 
@@ -261,3 +263,36 @@ def test_sql_cli(tmp_path):
     assert rc == 2 and err.startswith("sctpinspect: sql: ") and len(err.splitlines()) == 1
     rc, out, err = ours(["sql", str(tmp_path), "SELECT 1"])
     assert rc == 2 and "not an export directory" in err
+
+
+def test_damaged_file_exports_its_good_frames(tmp_path):
+    """A capture cut in the middle of a record: every good frame is exported, then the
+    one-line error and exit status 1, as `read` does."""
+    src = (REPO / "captures" / "lossy-retransmissions.pcapng").read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(src[:len(src) * 2 // 3])
+    rc, out, err = ours(["read", "--no-progress", "-T", "fields", "-e", "frame.number", str(cut)])
+    good = [int(x) for x in out.split()]
+    assert rc == 1 and good
+    rc, out, err = ours(["export", str(cut), "--to", str(tmp_path / "o")])
+    assert rc == 1 and "byte offset" in err and "Traceback" not in err
+    t = pq.read_table(tmp_path / "o" / "frames" / "capture=cut.pcapng" / "part-0.parquet")
+    assert t.column("frame_number").to_pylist() == good
+
+
+def test_output_path_not_a_directory(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    rc, out, err = ours(["export", str(REPO / "captures" / "init-abort.pcapng"), "--to", str(f)])
+    assert rc == 1 and "not a directory" in err and len(err.splitlines()) == 1
+
+
+def test_missing_duckdb_is_one_line(tmp_path):
+    code = ("import sys; sys.modules['duckdb'] = None\n"
+            "from sctpinspect.cli import main\n"
+            f"raise SystemExit(main(['sql', {str(REPO / 'captures' / 'init-abort.pcapng')!r},"
+            " 'SELECT 1']))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert res.returncode == 2
+    assert res.stderr.strip() == "sctpinspect: sql needs duckdb: pip install .[scale]"
