@@ -42,9 +42,9 @@ def require_pyarrow():
 # named after the Wireshark field ("." -> "_"), typed from the field registry.
 CHUNK_COLUMN_TYPES = (0, 1, 2, 3, 6, 7, 9, 64, 192, 194)
 
-# Positions of ``Chunk.v`` the row leaves unnamed because they hold lists or
-# lengths (see decode/sctp/chunks.py): (chunk type, position) -> (column, Wireshark
-# field the list elements are, element picker).  ``None`` field: a project column.
+# Positions of ``Chunk.v`` the row leaves unnamed because they hold lists
+# (see decode/sctp/chunks.py): (column, Wireshark field of the elements,
+# {chunk type: (position in v, index in each list item or None for the item)}).
 _SACK_GAPS = 4
 _SACK_DUPS = 5
 LIST_COLUMNS = (
