@@ -18,7 +18,8 @@ from .errors import UserError
 
 # Order is the order shown in --help.
 COMMANDS = ["read", "capture", "assoc", "streams", "messages", "flow", "diagnose",
-            "send", "listen", "craft", "tui"]
+            "send", "listen", "craft", "tui",
+            "export", "sql"]
 
 
 def _load(name: str):
