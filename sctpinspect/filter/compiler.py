@@ -524,12 +524,20 @@ class Compiler:
     # ---- nodes -----------------------------------------------------------
     def node(self, n):
         k = n[0]
+        # and/or are n-ary (the parser flattens chains); any()/all() over a
+        # generator short-circuit left to right like Wireshark's && and ||.
         if k == "or":
-            a, b = self.node(n[1]), self.node(n[2])
-            return lambda pkt, idx: a(pkt, idx) or b(pkt, idx)
+            parts = [self.node(c) for c in n[1:]]
+            if len(parts) == 2:
+                a, b = parts
+                return lambda pkt, idx: a(pkt, idx) or b(pkt, idx)
+            return lambda pkt, idx: any(p(pkt, idx) for p in parts)
         if k == "and":
-            a, b = self.node(n[1]), self.node(n[2])
-            return lambda pkt, idx: a(pkt, idx) and b(pkt, idx)
+            parts = [self.node(c) for c in n[1:]]
+            if len(parts) == 2:
+                a, b = parts
+                return lambda pkt, idx: a(pkt, idx) and b(pkt, idx)
+            return lambda pkt, idx: all(p(pkt, idx) for p in parts)
         if k == "not":
             a = self.node(n[1])
             return lambda pkt, idx: not a(pkt, idx)

@@ -1,0 +1,96 @@
+"""Issue 18: hostile filters, arguments and outputs give answers or one sentence.
+
+Each test reproduces one finding of the attack in issue 18 (the point number is
+in the test's name); expected values come from tshark on the same capture or
+from the limits documented in docs/robustness.md.
+"""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+
+from conftest import PUBLIC, REPO
+from sctpinspect.filter import FilterError, compile_filter
+from sctpinspect.filter.parser import MAX_NESTING
+
+TEST_CAP = PUBLIC / "pkts" / "sctp-test.cap"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    from sctpinspect.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        rc = main(list(argv))
+    return rc, out.getvalue(), err.getvalue()
+
+
+def cli(*argv: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sctpinspect", *argv], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def frames(out: str) -> list[int]:
+    return [int(line.split()[0]) for line in out.splitlines() if line[:1].isspace() or
+            line[:1].isdigit()]
+
+
+def tshark_frames(tshark, flt: str) -> list[int]:
+    p = subprocess.run([tshark, "-r", str(TEST_CAP), "-Y", flt, "-T", "fields",
+                        "-e", "frame.number"], capture_output=True, text=True, check=True)
+    return [int(x) for x in p.stdout.split()]
+
+
+# ------------------------------------------------------------------ 1. deep filters
+
+def test_1_long_and_chain_matches_tshark(tshark):
+    flt = " && ".join(["sctp.srcport >= %d" % (i % 8) for i in range(2000)])
+    expect = tshark_frames(tshark, flt)
+    assert expect                            # the filter selects frames in tshark
+    rc, out, err = run("read", "--no-progress", "-Y", flt, str(TEST_CAP))
+    assert rc == 0 and "Traceback" not in err
+    assert frames(out) == expect
+
+
+def test_1_long_or_chain_matches_tshark(tshark):
+    flt = " || ".join(["sctp.data_sid == %d" % i for i in range(2000)])
+    expect = tshark_frames(tshark, flt)
+    rc, out, err = run("read", "--no-progress", "-Y", flt, str(TEST_CAP))
+    assert rc == 0 and frames(out) == expect
+
+
+def test_1_deep_parentheses_and_many_nots(tshark):
+    plain = tshark_frames(tshark, "sctp.chunk_type == 3")
+    assert plain
+    for flt, expect in [("(" * 1000 + "sctp.chunk_type == 3" + ")" * 1000, plain),
+                        ("not " * 10000 + "sctp.chunk_type == 3", plain),
+                        ("!" * 10001 + "sctp.chunk_type == 3",
+                         tshark_frames(tshark, "!sctp.chunk_type == 3"))]:
+        rc, out, err = run("read", "--no-progress", "-Y", flt, str(TEST_CAP))
+        assert rc == 0 and "Traceback" not in err, flt[:40]
+        assert frames(out) == expect
+
+
+@pytest.mark.parametrize("flt", [
+    "(sctp && (sctp || " * 600 + "sctp" + "))" * 600,
+    "!(sctp && " * 3000 + "sctp" + ")" * 3000,
+    "len(" * 3000 + "sctp.data_payload" + ")" * 3000 + " > 0",
+])
+def test_1_nesting_beyond_the_limit_is_one_filter_error(flt):
+    with pytest.raises(FilterError) as e:
+        compile_filter(flt)
+    assert f"{MAX_NESTING} levels" in e.value.message
+    p = cli("read", "--no-progress", "-Y", flt, str(TEST_CAP))
+    assert p.returncode == 2 and p.stdout == ""
+    assert "Traceback" not in p.stderr and f"{MAX_NESTING} levels" in p.stderr
+
+
+def test_1_nesting_up_to_the_limit_evaluates(tshark):
+    depth = MAX_NESTING - 2
+    flt = "(sctp.srcport > 0 && (sctp.srcport > 0 || " * (depth // 2) + "sctp" + "))" * (depth // 2)
+    rc, out, err = run("read", "--no-progress", "-Y", flt, str(TEST_CAP))
+    assert rc == 0 and "Traceback" not in err
+    assert frames(out) == tshark_frames(tshark, "sctp.srcport > 0")
