@@ -14,6 +14,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import pytest
 
 from conftest import PUBLIC, REPO
+from sctpinspect.argtypes import _fmt
 from sctpinspect.filter import FilterError, compile_filter
 from sctpinspect.filter.parser import MAX_NESTING
 
@@ -94,3 +95,61 @@ def test_1_nesting_up_to_the_limit_evaluates(tshark):
     rc, out, err = run("read", "--no-progress", "-Y", flt, str(TEST_CAP))
     assert rc == 0 and "Traceback" not in err
     assert frames(out) == tshark_frames(tshark, "sctp.srcport > 0")
+
+
+# ------------------------------------------------------------------ 2. numeric options
+
+def _numeric_options():
+    """(command, option string, parser) for every option whose value is a number."""
+    import argparse
+    from sctpinspect.cli import build_parser
+    out = []
+    root = build_parser()
+    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    for name, p in sub.choices.items():
+        for act in p._actions:
+            if act.option_strings and (act.type in (int, float) or hasattr(act.type, "bounds")):
+                out.append((name, act.option_strings[-1], act))
+    return out
+
+
+def test_2_every_numeric_option_has_a_bounded_type():
+    opts = _numeric_options()
+    assert len(opts) >= 20                    # capture -B/-c/--udp-port, send, craft, listen, ...
+    raw = [f"{c} {o}" for c, o, act in opts if act.type in (int, float)]
+    assert raw == []                          # a bare int/float lets inf, nan, 10**30 through
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400", str(10 ** 30), "-5", "x"])
+def test_2_bad_numbers_are_one_sentence(value):
+    for command, option, act in _numeric_options():
+        lo, hi = act.type.bounds
+        rc, out, err = _main_exit(command, f"{option}={value}")
+        assert rc == 2, (command, option, value)
+        last = err.strip().splitlines()[-1]
+        assert "Traceback" not in err and option in last and repr(value) in last
+        assert f"from {_fmt(lo)} to {_fmt(hi)}" in last
+
+
+def _main_exit(*argv):
+    from sctpinspect.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            rc = main(list(argv))
+        except SystemExit as e:
+            rc = e.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_2_capture_buffer_values_from_the_issue():
+    for value in ("inf", "nan", "1e300", "0"):
+        p = cli("capture", "-i", "lo", "-B", value)
+        assert p.returncode == 2 and "Traceback" not in p.stderr
+        assert p.stderr.splitlines()[-1] == (
+            f"sctpinspect capture: error: argument -B: {value!r} is not allowed: "
+            "give a size in MiB: a number from 0.0625 to 2047")
+    for spec in ("duration:nan", "duration:inf", "filesize:1e999", "packets:0"):
+        p = cli("capture", "-i", "lo", "-a" if spec[0] in "dp" else "-b", spec)
+        assert p.returncode != 0 and "Traceback" not in p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1 and spec in p.stderr

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 
+from .. import argtypes as A
 from ..errors import CaptureFileError, UserError
 
 HELP = "decode a pcap/pcapng file and print its SCTP packets (summary, -V tree, JSON, tshark-style fields)"
@@ -59,7 +60,7 @@ Examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
-    p.add_argument("-c", "--count", type=int, metavar="N",
+    p.add_argument("-c", "--count", type=A.COUNT, metavar="N",
                    help="stop after N packets shown (in -T fields mode: N frames, like tshark -c)")
     p.add_argument("-t", dest="time_mode", default="r", metavar="FORMAT",
                    choices=("r", "a", "ad", "u", "ud", "d", "dd", "e"),
@@ -93,9 +94,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(not available yet: TSNs are absolute)")
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c checksums (faster; checksum status 'unverified')")
-    p.add_argument("--udp-port", type=int, action="append", metavar="N",
+    p.add_argument("--udp-port", type=A.UDP_PORT, action="append", metavar="N",
                    help="UDP port carrying SCTP over UDP, RFC 6951 (default 9899; repeatable)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=A.WORKERS, metavar="N",
                    help="make the summary lines of a big file in N worker processes besides "
                         "this one (default: one per CPU, at most 4, for a file of 16 MiB or "
                         "more on a machine with 2 or more CPUs, else 0; 0 = never). Only the plain summary with the "
