@@ -153,3 +153,31 @@ def test_2_capture_buffer_values_from_the_issue():
         p = cli("capture", "-i", "lo", "-a" if spec[0] in "dp" else "-b", spec)
         assert p.returncode != 0 and "Traceback" not in p.stderr
         assert len(p.stderr.strip().splitlines()) == 1 and spec in p.stderr
+
+
+# ------------------------------------------------------------------ 12. read --help
+
+def test_12_read_help_is_true(tshark):
+    rc, out, _ = _main_exit("read", "--help")
+    text = " ".join(out.split())
+    assert "not available" not in text
+    # --relative-tsn works: it fills sctp.data_tsn as tshark's default does
+    rc, ours, _ = run("read", "--no-progress", "--relative-tsn", "-T", "fields",
+                      "-e", "frame.number", "-e", "sctp.data_tsn", str(TEST_CAP))
+    theirs = subprocess.run([tshark, "-r", str(TEST_CAP), "-T", "fields", "-e", "frame.number",
+                             "-e", "sctp.data_tsn"], capture_output=True, text=True).stdout
+    assert rc == 0 and ours == theirs and any(line.split("\t")[1] for line in ours.splitlines())
+    # every -T fields example of the help prints a value for each -e on some frame
+    examples = [line.strip() for line in out.splitlines()
+                if line.strip().startswith("sctpinspect read") and "-T fields" in line]
+    assert examples
+    for ex in examples:
+        argv = ex.split()[2:-1] + [str(TEST_CAP)]
+        rc, got, _ = run("read", "--no-progress", *argv)
+        rows = [line.split("\t") for line in got.splitlines()]
+        if "header=y" in ex:
+            rows = rows[1:]
+        assert rc == 0 and rows
+        for col in range(len(rows[0])):
+            assert any(r[col] for r in rows), (ex, col)     # no column that is always empty
+    assert "sctp.data_tsn_raw" in text

@@ -41,9 +41,11 @@ Output formats:
                       occurrence=f|l|a|N, aggregator=,|/s|<char>,
                       quote=d|s|n, bom=y|n
 
-TSNs are absolute by default (as stacks log them); tshark's default is
-relative TSNs, so compare with `tshark -o sctp.relative_tsns:FALSE` or use
---relative-tsn here.
+TSNs are absolute by default (as stacks log them): `-e sctp.data_tsn_raw`
+(and the summary line) print the absolute TSN, while `-e sctp.data_tsn`, as in
+tshark, is the TSN relative to the first one of its direction and is filled
+only with --relative-tsn (tshark's default; compare with
+`tshark -o sctp.relative_tsns:FALSE` otherwise).
 
 Exit status: 0 on success; 1 when the file is missing, unreadable or corrupt
 (every good record before the damage is printed first, then a one-line error
@@ -53,7 +55,8 @@ Examples:
   sctpinspect read trace.pcapng
   sctpinspect read -V --field-names -c 1 trace.pcap
   sctpinspect read -Y 'sctp.chunk_type == 6' trace.pcap
-  sctpinspect read -T fields -E header=y -e frame.number -e sctp.data_tsn trace.pcap
+  sctpinspect read -T fields -E header=y -e frame.number -e sctp.data_tsn_raw trace.pcap
+  sctpinspect read --relative-tsn -T fields -e frame.number -e sctp.data_tsn trace.pcap
   tcpdump -w - -i eth0 sctp | sctpinspect read -
 """
 
@@ -90,8 +93,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "ours) of the payloads no native dissector knows: S1AP, NGAP, X2AP, "
                         "SCCP/TCAP/MAP above M3UA, ...; needs tshark installed and a file, not -")
     p.add_argument("--relative-tsn", action="store_true",
-                   help="TSNs relative to the first one of each direction, as tshark's default "
-                        "(not available yet: TSNs are absolute)")
+                   help="TSNs relative to the first one of each direction, as tshark's default: "
+                        "fills sctp.data_tsn, sctp.sack_cumulative_tsn_ack, ... (the absolute "
+                        "values stay in the *_raw fields)")
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c checksums (faster; checksum status 'unverified')")
     p.add_argument("--udp-port", type=A.UDP_PORT, action="append", metavar="N",
