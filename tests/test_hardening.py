@@ -181,3 +181,27 @@ def test_12_read_help_is_true(tshark):
         for col in range(len(rows[0])):
             assert any(r[col] for r in rows), (ex, col)     # no column that is always empty
     assert "sctp.data_tsn_raw" in text
+
+
+# ------------------------------------------------------------------ 10. diagnose on a non-capture
+
+def test_10_diagnose_on_text_prints_only_the_error(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a capture\n")
+    for extra in ([], ["--json"]):
+        p = cli("diagnose", *extra, str(text))
+        assert p.returncode == 1 and p.stdout == ""
+        assert p.stderr.strip().splitlines() == [
+            f"sctpinspect: {text}: not a pcap or pcapng file (it looks like text) at byte offset 0"]
+
+
+def test_10_diagnose_on_a_cut_capture_still_reports_the_good_part(tmp_path):
+    src = REPO / "captures" / "lossy-retransmissions.pcapng"
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(src.read_bytes()[:src.stat().st_size // 2 + 3])
+    whole = cli("read", "--no-progress", str(cut))
+    n = len(whole.stdout.splitlines())
+    assert n > 0 and whole.returncode == 1
+    p = cli("diagnose", str(cut))
+    assert p.returncode == 1 and f"(frames 1-{n}, {n} packets" in p.stdout
+    assert "byte offset" in p.stderr and len(p.stderr.strip().splitlines()) == 1
