@@ -205,3 +205,17 @@ def test_10_diagnose_on_a_cut_capture_still_reports_the_good_part(tmp_path):
     p = cli("diagnose", str(cut))
     assert p.returncode == 1 and f"(frames 1-{n}, {n} packets" in p.stdout
     assert "byte offset" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ 13. mistyped capture filter
+
+@pytest.mark.parametrize("flt", ["sctp port", "host 10.0.0.1 and (port 5", "sctp portrange 9-"])
+def test_13_mistyped_capture_filter_is_libpcaps_message_in_one_line(flt):
+    # tcpdump (libpcap's own front end) is the oracle for the message
+    td = subprocess.run(["tcpdump", "-d", "-i", "lo", flt], capture_output=True, text=True)
+    assert td.returncode != 0
+    libpcap_says = td.stderr.strip().splitlines()[-1].removeprefix("tcpdump: ")
+    p = cli("capture", "-i", "lo", "-c", "1", "-f", flt)
+    assert p.returncode != 0 and p.stdout == ""
+    assert p.stderr.strip().splitlines() == [
+        f"sctpinspect: invalid capture filter {flt!r}: {libpcap_says}"]
