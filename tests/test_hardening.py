@@ -219,3 +219,112 @@ def test_13_mistyped_capture_filter_is_libpcaps_message_in_one_line(flt):
     assert p.returncode != 0 and p.stdout == ""
     assert p.stderr.strip().splitlines() == [
         f"sctpinspect: invalid capture filter {flt!r}: {libpcap_says}"]
+
+
+# ------------------------------------------------------------------ 11. every example runs
+
+EXAMPLE_CAP = PUBLIC / "tcpdump" / "forces2.pcap"     # 6 associations: `--assoc 3` exists
+OFFLINE = {"read", "assoc", "streams", "flow", "diagnose"}
+LIVE = {"capture", "send", "listen", "tui"}          # need a network: their syntax is checked
+
+
+def _help_examples():
+    from sctpinspect.cli import COMMANDS, build_parser
+    texts = [("sctpinspect --help", build_parser().format_help())]
+    for c in COMMANDS:
+        p = build_parser(c)
+        sub = next(a for a in p._actions if a.__class__.__name__ == "_SubParsersAction")
+        texts.append((f"sctpinspect {c} --help", sub.choices[c].format_help()))
+    return texts
+
+
+def _doc_examples():
+    out = []
+    for md in sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]:
+        inside = False
+        for line in md.read_text().splitlines():
+            if line.strip().startswith("```"):
+                inside = not inside
+                continue
+            if inside:
+                out.append((md.name, line))
+    return out
+
+
+def _commands_in(source, lines):
+    """Example command lines (continuations joined), without synopses such as
+    `sctpinspect read [options] FILE`."""
+    import re
+    cmds, buf = [], ""
+    for line in lines:
+        line = buf + line.strip()
+        if line.endswith("\\"):
+            buf = line[:-1] + " "
+            continue
+        buf = ""
+        m = re.search(r"(?:^|\$ |sudo |\| )(sctpinspect (?:[a-z\-\[]|trace|\S+\.pcap).*)", line)
+        if not m:
+            continue
+        cmd = m.group(1)
+        if re.search(r"\[-|\[options\]|\{[a-z]+,|\bFILE\b|IFACE|HOST:PORT|\[ADDR:\]|\.\.\.\]", cmd):
+            continue                                  # a synopsis, not an example
+        cmds.append((source, cmd))
+    return cmds
+
+
+def all_examples():
+    ex = []
+    for src, text in _help_examples():
+        ex += _commands_in(src, text.splitlines())
+    docs = {}
+    for name, line in _doc_examples():
+        docs.setdefault(name, []).append(line)
+    for name, lines in docs.items():
+        ex += _commands_in(f"docs/{name}" if name != "README.md" else name, lines)
+    return ex
+
+
+def test_11_examples_are_found():
+    ex = all_examples()
+    sources = {s for s, _ in ex}
+    assert len(ex) >= 40
+    assert {"sctpinspect craft --help", "sctpinspect read --help", "docs/send.md",
+            "docs/filters.md", "docs/cli.md"} <= sources
+
+
+def test_11_every_example_in_help_and_docs_runs(tmp_path):
+    import shlex
+    from sctpinspect.cli import COMMANDS, build_parser
+    failures = []
+    for source, cmd in all_examples():
+        toks = shlex.split(cmd, comments=True)
+        if "|" in toks:
+            toks = toks[:toks.index("|")]
+        argv = toks[1:]
+        if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+            argv = ["tui"] + argv
+        stdin = None
+        for i, t in enumerate(argv):
+            if i and argv[i - 1] == "-w":
+                argv[i] = str(tmp_path / ("out" + t[t.rfind("."):]))
+            elif t.endswith((".pcap", ".pcapng", ".cap")):
+                argv[i] = str(EXAMPLE_CAP)
+            elif t == "-" and argv[0] == "read":
+                stdin = EXAMPLE_CAP
+        if argv[0] in LIVE or not argv or argv[0].startswith("-"):
+            try:
+                build_parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
+            except SystemExit as e:
+                if e.code:
+                    failures.append((source, cmd, "argument error"))
+            continue
+        if argv[0] == "craft" and "--dry-run" not in argv:
+            argv.append("--dry-run")
+        with open(stdin, "rb") if stdin else open("/dev/null", "rb") as f:
+            p = subprocess.run([sys.executable, "-m", "sctpinspect", *argv], cwd=REPO,
+                               stdin=f, capture_output=True, text=True, timeout=120)
+        ok = (p.stdout or "-Y" in argv) and "Traceback" not in p.stderr and "usage:" not in p.stderr and (
+            p.returncode == 0 or argv[0] == "diagnose" and p.returncode == 1 and not p.stderr)
+        if not ok:
+            failures.append((source, cmd, p.returncode, p.stderr[-300:]))
+    assert failures == [], "\n".join(map(str, failures))

@@ -32,7 +32,7 @@ examples:
   sctpinspect craft init 192.0.2.2:5000 --streams 17,17 --ext forward-tsn,re-config
   sctpinspect craft init 192.0.2.2:5000 --vtag 0x1234 --dry-run      # INIT with a wrong vtag
   sctpinspect craft abort 192.0.2.2:5000 --vtag 0xcafe --cause 12:6279652e
-  sctpinspect craft data 192.0.2.2:5000 --tsn 100 --sid 3 --ppid 46 hello --bad-checksum
+  sctpinspect craft data 192.0.2.2:5000 hello --tsn 100 --sid 3 --ppid 46 --bad-checksum
   sctpinspect craft chunk [2001:db8::2]:5000 --chunk-type 0x7f --hex 00010203 -w x.pcap
 
 Sending needs root (raw sockets)."""
