@@ -328,3 +328,33 @@ def test_11_every_example_in_help_and_docs_runs(tmp_path):
         if not ok:
             failures.append((source, cmd, p.returncode, p.stderr[-300:]))
     assert failures == [], "\n".join(map(str, failures))
+
+
+# ------------------------------------------------------------------ 7g. -T fields like tshark
+
+FIELD_CASES = [
+    ["-E", "bom=y"],
+    ["-E", "bom=y", "-E", "header=y"],
+    ["-E", "separator=ab"],
+    ["-E", "separator=/tab"],
+    ["-E", "separator=/x"],
+    ["-E", "separator=/s"],
+    ["-E", "aggregator=xy"],
+    ["-E", "aggregator=/s"],
+    ["-E", "aggregator=/t"],
+    ["-E", "quote=d", "-E", "separator=;;"],
+    ["-E", "occurrence=f", "-E", "header=y"],
+    ["-E", "occurrence=l", "-E", "quote=s"],
+]
+
+
+@pytest.mark.parametrize("opts", FIELD_CASES, ids=lambda o: " ".join(o))
+def test_7g_fields_options_and_repeated_fields_as_tshark(tshark, opts):
+    # the same -e twice (frame.number, sctp.data_sid), a multi-occurrence field
+    fields = ["-e", "frame.number", "-e", "sctp.data_sid", "-e", "frame.number",
+              "-e", "sctp.data_tsn_raw", "-e", "sctp.data_sid"]
+    theirs = subprocess.run([tshark, "-r", str(TEST_CAP), "-o", "sctp.relative_tsns:FALSE",
+                             "-T", "fields", *opts, *fields], capture_output=True).stdout
+    ours = cli("read", "--no-progress", "-T", "fields", *opts, *fields, str(TEST_CAP))
+    assert ours.returncode == 0
+    assert ours.stdout.encode() == theirs

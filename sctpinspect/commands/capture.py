@@ -188,6 +188,7 @@ class _Printer:
             self.tree_text = tree_text
         self.decoder = Decoder(_decode_options(args))
         self.started = False
+        self.bom = ""            # -E bom=y without a header: prefix of the first line
         self.diag = None
         self.found = None
         if getattr(args, "diagnose", False):
@@ -206,8 +207,10 @@ class _Printer:
         if not self.started and self.fmt == "fields":
             self.started = True
             o = self.fields.opt
-            if o.header or o.bom:
-                out.append(self.fields.header() if o.header else "\ufeff")
+            if o.header:
+                out.append(self.fields.header())
+            elif o.bom:
+                self.bom = "\ufeff"     # as tshark: it starts the first line (no line of its own)
         pipe = Pipeline(records, decoder=self.decoder, predicate=self.predicate,
                         analyse=self._diagnose if self.diag is not None else None)
         for pkt, shown in pipe:
@@ -216,7 +219,8 @@ class _Printer:
                 t.first = ts
             if shown:
                 if self.fmt == "fields":
-                    out.append(self.fields.line(pkt))
+                    out.append(self.bom + self.fields.line(pkt))
+                    self.bom = ""
                 elif pkt.is_sctp or pkt.icmp is not None:
                     if self.fmt == "json":
                         out.append(self.packet_json(pkt, self.summary.chunk_summary, t.format(ts)))

@@ -233,8 +233,10 @@ _FLUSH = 2048
 def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
     append = buf.append
     line = printer.line
-    if printer.opt.header or printer.opt.bom:
-        append(printer.header() if printer.opt.header else "\ufeff")
+    if printer.opt.header:
+        append(printer.header())
+    elif printer.opt.bom:
+        out.write("\ufeff")      # as tshark: the BOM starts the first line, not a line of its own
     n = 0
     for pkt, shown in pipe:
         if not shown:
