@@ -358,3 +358,29 @@ def test_7g_fields_options_and_repeated_fields_as_tshark(tshark, opts):
     ours = cli("read", "--no-progress", "-T", "fields", *opts, *fields, str(TEST_CAP))
     assert ours.returncode == 0
     assert ours.stdout.encode() == theirs
+
+
+# ------------------------------------------------------------------ 7f. matches is bounded
+
+def _crafted(tmp_path, payload: str):
+    out = tmp_path / "crafted.pcap"
+    p = cli("craft", "data", "192.0.2.2:5000", payload, "--dry-run", "-w", str(out))
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_7f_catastrophic_matches_stops_with_one_sentence(tmp_path):
+    from sctpinspect.filter.compiler import MATCH_TIMEOUT
+    cap = _crafted(tmp_path, "a" * 40 + "b")
+    # Python's re needs ~2**40 steps for this search: before the fix it hung
+    p = cli("read", "--no-progress", "-Y", 'sctp matches "(a|aa)+$"', str(cap))
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [
+        'sctpinspect: matches "(a|aa)+$": the regular expression ran longer than '
+        f"{MATCH_TIMEOUT:g} s on one value (catastrophic backtracking); simplify it "
+        "(nested repetition such as (a|aa)+ is the usual cause)"]
+    # ordinary patterns still match, case-insensitively unless (?-i)
+    for flt, n in [('sctp matches "A{40}B"', 1), ('sctp matches "(?-i)A{40}B"', 0),
+                   ('sctp matches "a{40}b"', 1)]:
+        rc, out, err = run("read", "--no-progress", "-Y", flt, str(cap))
+        assert rc == 0 and len(out.splitlines()) == n, flt
