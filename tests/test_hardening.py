@@ -384,3 +384,21 @@ def test_7f_catastrophic_matches_stops_with_one_sentence(tmp_path):
                    ('sctp matches "a{40}b"', 1)]:
         rc, out, err = run("read", "--no-progress", "-Y", flt, str(cap))
         assert rc == 0 and len(out.splitlines()) == n, flt
+
+
+# ------------------------------------------------------------------ 7f. no raw control bytes
+
+def test_7f_text_output_escapes_terminal_controls(tmp_path):
+    out = tmp_path / "esc.pcap"
+    hostile = "\x1b[31mRED\x1b]0;title\x07\u202e"
+    p = cli("craft", "data", "192.0.2.2:5000", "--ppid", "51", "--hex",
+            hostile.encode().hex(), "--dry-run", "-w", str(out))
+    assert p.returncode == 0, p.stderr
+    for argv in (["-V"], [], ["-V", "--field-names"]):
+        r = cli("read", "--no-progress", *argv, str(out))
+        assert r.returncode == 0
+        bad = [c for c in r.stdout if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f
+               or c == "\u202e"]
+        assert bad == [], argv
+    tree = cli("read", "--no-progress", "-V", str(out)).stdout
+    assert "String: \\x1b[31mRED\\x1b]0;title\\x07\\u202e" in tree   # shown, escaped
