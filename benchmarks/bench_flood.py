@@ -86,7 +86,7 @@ def run(kind: str, count: int, small_caps: bool = False) -> dict:
         feed(decode(Record(i + 1, i * 1000, f, len(f), 101)))
         n += 1
     cpu = time.process_time() - t0
-    live_tsns = sum(d.log.size() for a in an._live.values() for d in a.dirs)
+    live_tsns = sum(d.log.size() if d.log else 0 for a in an._live.values() for d in a.dirs)
     return {"kind": kind, "frames": n, "cpu_s": round(cpu, 2), "pps": int(n / cpu) if cpu else 0,
             "rss_base_mb": round(base, 1), "rss_peak_mb": round(_rss_mb(), 1),
             "rss_growth_mb": round(_rss_mb() - base, 1),

@@ -14,4 +14,6 @@ def test_doc_table_is_generated_from_the_catalogue():
 def test_every_rule_row_is_complete():
     for r in RULES.values():
         assert r.severity in ("info", "warn", "error")
-        assert r.rfc.startswith("RFC ") and r.explanation and r.next, r.id
+        # a rule about the tool's own limits names the document of its caps
+        ref = r.rfc.startswith("RFC ") or (r.group == "limits" and r.rfc.startswith("docs/"))
+        assert ref and r.explanation and r.next, r.id

@@ -59,8 +59,9 @@ def test_assoc_prints_eviction_counts(tmp_path):
     """``sctpinspect assoc`` on an INIT flood larger than the live cap says
     what was dropped (never silent)."""
     from sctpinspect.analysis import AnalysisOptions
-    live_cap = AnalysisOptions().max_associations
-    n = live_cap + 2000
+    opts = AnalysisOptions()
+    live_cap, records_cap = opts.max_associations, opts.max_association_records
+    n = max(live_cap, records_cap) + 2000
     frames = list(bench_flood.init_flood(n, seed=7))
     p = tmp_path / "initflood.pcap"
     with open(p, "wb") as f:
@@ -71,8 +72,37 @@ def test_assoc_prints_eviction_counts(tmp_path):
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     last = [ln for ln in r.stdout.splitlines() if ln.startswith("analysis memory caps reached")]
-    assert last == [f"analysis memory caps reached, dropped: associations {n - live_cap}"], \
-        r.stdout[-500:]
+    dropped = [f"associations {records_cap - live_cap}"] if records_cap > live_cap else []
+    dropped.append(f"associations untracked {n - records_cap}")
+    assert last == ["analysis memory caps reached, dropped: " + ", ".join(dropped)], r.stdout[-500:]
+
+
+def test_diagnose_init_flood_is_bounded_and_says_so():
+    """An INIT flood beyond the association-record cap: the diagnoser lists
+    ``max_findings`` findings per rule, folds the rest into one finding that
+    counts them, and an ``analysis-capped`` finding names every cap reached
+    (issue 18.5: memory flat in the flood's size)."""
+    from sctpinspect.analysis import AnalysisOptions, Analyzer
+    from sctpinspect.decode import Decoder, DecodeOptions
+    from sctpinspect.diagnostics.engine import Diagnoser
+    from sctpinspect.model import Record
+    opts = AnalysisOptions(max_associations=300, max_association_records=500, annotate=False)
+    dg = Diagnoser(Analyzer(opts), annotate=False, max_findings=100)
+    dec = Decoder(DecodeOptions(verify_checksum=False))
+    n = 800
+    for i, fr in enumerate(bench_flood.init_flood(n, seed=3)):
+        dg.feed(dec.decode(Record(i + 1, i * 1000, fr, len(fr), 101)))
+    dg.finish()
+    unanswered = [f for f in dg.findings if f.rule == "init-unanswered"]
+    listed = [f for f in unanswered if f.association is not None]
+    [over] = [f for f in unanswered if f.association is None]
+    assert len(listed) == 100 and [f.association for f in listed] == list(range(100))
+    assert over.extra["folded"] == 500 - 100 and over.count == 400
+    assert "400 more occurrences" in over.message and "cap: 100 findings per rule" in over.message
+    [cap] = [f for f in dg.findings if f.rule == "analysis-capped"]
+    assert cap.extra["evicted"] == {"associations": 500 - 300, "associations_untracked": n - 500}
+    assert cap.extra["folded_findings"]["init-unanswered"] == 400
+    assert "associations untracked 300" in cap.message and cap.severity == "warn"
 
 
 def struct_pcap_header() -> bytes:

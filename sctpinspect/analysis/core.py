@@ -63,7 +63,7 @@ class AnalysisOptions:
                  max_reassembly_bytes: int = 16 << 20, max_messages: int = 100000,
                  max_samples: int = 20000, max_events: int = 10000,
                  keep_packets: bool = False, annotate: bool = True,
-                 max_association_records: int = 50000, relative_tsn: bool = False,
+                 max_association_records: int = 10000, relative_tsn: bool = False,
                  tsn_history: int = 16384, keep_messages: bool = True,
                  keep_payload: bool = False):
         self.max_associations = max_associations      # live associations (LRU)
@@ -446,7 +446,7 @@ class Analyzer:
         key = bytes(v[0]) if v and v[0] is not None else (path, "fifo")
         assoc.hb_pending[key] = (pkt.number, pkt.record.ts_ns, path)
         while len(assoc.hb_pending) > 64:
-            assoc.hb_pending.popitem(last=False)
+            del assoc.hb_pending[next(iter(assoc.hb_pending))]
             self.evicted["heartbeats"] += 1
 
     def _heartbeat_ack(self, pkt, assoc, sender, chunk, k, ps, info) -> None:
@@ -490,7 +490,7 @@ class Analyzer:
                     assoc.path_changes.append((frame, pkt.ts, sender + 1, cur, path))
                 info["path_change"] = {"from": cur, "to": path}
             d.current_path = path
-        log = d.log
+        log = d.log or d.start()
         x = log.ext(tsn)
         if d.highest_tsn is None or tsn_le(d.highest_tsn, tsn):
             d.highest_tsn = tsn
@@ -677,7 +677,7 @@ class Analyzer:
         ts_ns = pkt.record.ts_ns
         d.sacks += 1
         d.cum_ack = cum
-        log = d.log
+        log = d.log or d.start()
         if log.hi is None:
             log.anchor(cum)
         sack = chunk if self.options.annotate else None
@@ -753,7 +753,7 @@ class Analyzer:
             return
         d = assoc.dirs[sender]
         new, entries = v
-        log = d.log
+        log = d.log or d.start()
         if log.hi is None:
             log.anchor(new)
         x = log.ext(new)

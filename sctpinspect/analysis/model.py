@@ -9,13 +9,16 @@ counted.
 """
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 
 from .reassembly import DataReassembly, IDataReassembly
 from .tsn import TsnLog
 
 UNSPECIFIED = ("0.0.0.0", "::")
 MAX_ADDRESSES = 1024     # addresses remembered per endpoint (an INIT may announce thousands)
+
+
+_SHORT = 8     # address lists up to this length are searched, not hashed
 
 
 class Endpoint:
@@ -37,23 +40,35 @@ class Endpoint:
         self.mis: int | None = None      # Number of Inbound Streams it allows
         self.initial_tsn: int | None = None
         self.a_rwnd: int | None = None
-        self._known: set = set()         # membership of ``addresses`` (an INIT may list thousands)
-        self._announced: set = set()
+        # membership of ``addresses``/``announced``: the list itself while short,
+        # a set once it grows (an INIT may list thousands; an INIT flood has
+        # hundreds of thousands of endpoints of one address each)
+        self._known = self.addresses
+        self._announced = self.announced
         self.dropped_addresses = 0       # beyond MAX_ADDRESSES
 
     def add_address(self, addr: str | None, announced: bool = False) -> None:
         if addr is None or addr in UNSPECIFIED:
             return
-        if addr not in self._known:
-            if len(self.addresses) >= MAX_ADDRESSES:
+        known = self._known
+        if addr not in known:
+            addresses = self.addresses
+            if len(addresses) >= MAX_ADDRESSES:
                 self.dropped_addresses += 1
                 return
-            self._known.add(addr)
-            self.addresses.append(addr)
+            addresses.append(addr)
+            if known is not addresses:
+                known.add(addr)
+            elif len(addresses) > _SHORT:
+                self._known = set(addresses)
         if announced:
             if addr not in self._announced:
-                self._announced.add(addr)
-                self.announced.append(addr)
+                ann = self.announced
+                ann.append(addr)
+                if self._announced is not ann:
+                    self._announced.add(addr)
+                elif len(ann) > _SHORT:
+                    self._announced = set(ann)
             if self.deleted and addr in self.deleted:
                 self.deleted.remove(addr)
 
@@ -63,7 +78,8 @@ class Endpoint:
     def unannounce(self, addr: str) -> None:
         """ASCONF Delete IP (RFC 5061 4.2.2)."""
         if addr in self._announced:
-            self._announced.discard(addr)
+            if self._announced is not self.announced:
+                self._announced.discard(addr)
             self.announced.remove(addr)
         if addr not in self.deleted:
             self.deleted.append(addr)
@@ -137,14 +153,28 @@ class Message:
 
 
 class Direction:
-    """Everything one endpoint sent: streams, TSNs, messages; and its peer's SACK view of it."""
+    """Everything one endpoint sent: streams, TSNs, messages; and its peer's SACK view of it.
+
+    The TSN window and the reassembly state exist only once the direction
+    carries DATA, a SACK or a FORWARD TSN (:meth:`start`): an INIT flood's
+    associations never pay for them.
+    """
+
+    __slots__ = ("sender", "streams", "log", "data", "idata", "max_tsns", "history",
+                 "data_chunks", "data_bytes", "messages", "message_bytes", "retransmissions",
+                 "retransmitted_tsns", "duplicates_reported", "duplicates_count", "gap_blocks",
+                 "sacks", "cum_ack", "highest_tsn", "forward_tsns", "rwnd_samples", "rwnd_min",
+                 "rwnd_max", "zero_window_since", "zero_windows", "current_path", "first_tsn",
+                 "evicted_streams", "evicted_seen")
 
     def __init__(self, sender: int, max_tsns: int = 65536, history: int = 16384):
         self.sender = sender                     # endpoint number 1/2
         self.streams: dict[int, StreamStats] = {}
-        self.log = TsnLog(max_tsns, history)     # the TSN window (analysis/tsn.py)
-        self.data = DataReassembly()             # pending DATA fragments
-        self.idata = IDataReassembly()           # pending I-DATA fragments
+        self.max_tsns = max_tsns
+        self.history = history
+        self.log: TsnLog | None = None           # the TSN window (analysis/tsn.py), see start()
+        self.data: DataReassembly | None = None  # pending DATA fragments
+        self.idata: IDataReassembly | None = None  # pending I-DATA fragments
         self.data_chunks = 0                     # DATA/I-DATA chunks incl. retransmissions
         self.data_bytes = 0                      # user data bytes incl. retransmissions
         self.messages = 0
@@ -168,17 +198,31 @@ class Direction:
         self.evicted_streams = 0
         self.evicted_seen = 0                    # log.evicted already counted by the analyzer
 
+    def start(self) -> TsnLog:
+        """The TSN window, made with the reassembly state on first use."""
+        log = self.log
+        if log is None:
+            log = self.log = TsnLog(self.max_tsns, self.history)
+            self.data = DataReassembly()
+            self.idata = IDataReassembly()
+        return log
+
+    def stop(self) -> None:
+        """Drop the TSN window and pending fragments (an evicted association);
+        what they counted stays."""
+        self.log = self.data = self.idata = None
+
     @property
     def pending_bytes(self) -> int:
-        return self.data.bytes + self.idata.bytes
+        return 0 if self.data is None else self.data.bytes + self.idata.bytes
 
     @property
     def evicted_tsns(self) -> int:
-        return self.log.evicted
+        return 0 if self.log is None else self.log.evicted
 
     @property
     def evicted_fragments(self) -> int:
-        return self.data.evicted + self.idata.evicted
+        return 0 if self.data is None else self.data.evicted + self.idata.evicted
 
     def to_dict(self) -> dict:
         return {"sender": self.sender, "data_chunks": self.data_chunks, "data_bytes": self.data_bytes,
@@ -228,6 +272,11 @@ class PathStats:
 class Association:
     """Two endpoints, their tags, states, streams, TSN and path statistics."""
 
+    __slots__ = ("index", "ep", "dirs", "first_frame", "last_frame", "first_ts", "last_ts",
+                 "packets", "inferred", "ended", "end_reason", "end_frame", "restarted_in",
+                 "restart_of", "collision_frame", "transitions", "paths", "path_changes",
+                 "hb_pending", "chunk_counts", "events_dropped")
+
     def __init__(self, index: int, sender: Endpoint, receiver: Endpoint, frame: int, ts: float,
                  inferred: bool, max_tsns: int = 65536, history: int = 16384):
         self.index = index
@@ -248,7 +297,7 @@ class Association:
         self.transitions: list = []           # dicts, see Analyzer._apply
         self.paths: dict = {}                 # (src, dst) -> PathStats
         self.path_changes: list = []          # (frame, ts, sender, from (src,dst), to (src,dst))
-        self.hb_pending: OrderedDict = OrderedDict()   # heartbeat info -> (frame, ts, path)
+        self.hb_pending: dict = {}            # heartbeat info -> (frame, ts, path), oldest first
         self.chunk_counts = [Counter(), Counter()]     # per sender: chunk name -> count
         self.events_dropped = 0
 
@@ -272,9 +321,7 @@ class Association:
         """Drop the heavy live state (TSN windows, pending fragments, heartbeats) of
         an association evicted by the cap on live associations; its summary stays."""
         for d in self.dirs:
-            d.log = TsnLog(1, 0)
-            d.data.clear()
-            d.idata.clear()
+            d.stop()
         self.hb_pending.clear()
 
     @property

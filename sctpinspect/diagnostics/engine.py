@@ -127,8 +127,10 @@ class _AState:
         self.shutdown_frame = 0
         self.shutdown_done = 0
         self.aborted = 0
-        self.misses = [{}, {}]         # per data sender: tsn -> miss indications (7.2.4)
-        self.retrans = [[0, 0, []], [0, 0, []]]   # per sender: [t3, fast, frames]
+        # per data sender: tsn -> miss indications (7.2.4), and [t3, fast, frames];
+        # made on the first SACK / retransmission (an INIT flood never needs them)
+        self.misses = None
+        self.retrans = None
         self.alias = None              # index of the association this stray one belongs to
         self.stale = False
         self.zero = 0
@@ -195,10 +197,15 @@ class Diagnoser:
     """Streaming rule engine; see the module docstring."""
 
     def __init__(self, analyzer: Analyzer | None = None, annotate: bool = True,
-                 max_frames: int = 50, abort_loop: int = 3):
+                 max_frames: int = 50, abort_loop: int = 3, max_findings: int = 1000):
         self.analyzer = analyzer if analyzer is not None else Analyzer()
         self.annotate = annotate
         self.max_frames = max_frames
+        # findings of one rule listed one by one; beyond, the rule's further
+        # associations fold into one "overflow" finding (an INIT flood makes
+        # one finding per association: memory and output stay bounded)
+        self.max_findings = max_findings
+        self._per_rule: dict = {}        # rule id -> findings listed
         self.abort_loop = abort_loop
         self.findings: list[Finding] = []
         self._by_key: dict = {}
@@ -220,6 +227,10 @@ class Diagnoser:
         k = (rule_id, index, key)
         f = self._by_key.get(k)
         if f is None:
+            listed = self._per_rule.get(rule_id, 0)
+            if listed >= self.max_findings:
+                return self._overflow(new, rule_id, pkt, index, frames)
+            self._per_rule[rule_id] = listed + 1
             f = Finding(rule_id, index, label if label is not None else
                         (assoc_label(assoc) if assoc is not None else ""), message, key,
                         severity, self.max_frames)
@@ -238,6 +249,33 @@ class Diagnoser:
             if self.annotate:
                 self._mark(pkt, rule_id)
         return f
+
+    def _overflow(self, new: list, rule_id: str, pkt, index, frames) -> Finding:
+        """The one finding that counts a rule's occurrences beyond ``max_findings``."""
+        k = (rule_id, None, "overflow")
+        f = self._by_key.get(k)
+        if f is None:
+            f = Finding(rule_id, None, "further associations", "", "overflow", None, self.max_frames)
+            f.extra["folded"] = 0
+            self._by_key[k] = f
+            self.findings.append(f)
+            if pkt is not None:
+                f.first_ts = pkt.ts
+            new.append(f)
+        if index != f.extra.get("_last"):
+            f.extra["_last"] = index
+            f.extra["folded"] += 1
+        f.count += 1
+        for fr in frames:
+            f.add_frame(fr)
+        if pkt is not None:
+            f.add_frame(pkt.number)
+        self._overflow_text(f)
+        return f
+
+    def _overflow_text(self, f: Finding) -> None:
+        f.message = (f"{f.extra['folded']} more occurrences in further associations, not listed "
+                     f"one by one (cap: {self.max_findings} findings per rule)")
 
     @staticmethod
     def _mark(pkt: Packet, rule_id: str) -> None:
@@ -695,6 +733,10 @@ class Diagnoser:
         if v is None:
             return
         cum, _rwnd, _ngaps, _ndups, gaps, _dups = v
+        if st.misses is None:
+            if not gaps:
+                return
+            st.misses = [{}, {}]
         misses = st.misses[data_sender]
         if misses:
             for t in [t for t in misses if ((cum - t) & MASK32) < 0x80000000]:
@@ -715,6 +757,10 @@ class Diagnoser:
             misses.clear()
 
     def _retrans(self, pkt, assoc, st, sender, new) -> None:
+        if st.retrans is None:
+            st.retrans = [[0, 0, []], [0, 0, []]]
+        if st.misses is None:
+            st.misses = [{}, {}]
         r = st.retrans[sender]
         misses = st.misses[sender]
         times = []
@@ -828,6 +874,22 @@ class Diagnoser:
                         f.extra.setdefault("stalls", []).append(
                             {"frame": d.zero_window_since[0], "end_frame": None, "seconds": None})
         self._offload_heuristic()
+        capped = {k: v for k, v in self.analyzer.evicted.items() if v}
+        folded = {f.rule: f.extra["folded"] for f in self.findings
+                  if f.key == "overflow" and f.association is None}
+        if capped or folded:
+            parts = [f"{k.replace('_', ' ')} {v}" for k, v in sorted(capped.items())]
+            parts += [f"{r} findings in {n} further associations" for r, n in sorted(folded.items())]
+            f = self._emit(new, "analysis-capped", None, None,
+                           "memory caps reached, counted but not analysed one by one: "
+                           + ", ".join(parts), label="")
+            f.extra["evicted"] = capped
+            if folded:
+                f.extra["folded_findings"] = folded
+        for f in self.findings:        # callers rewrite messages; the cap's text stands
+            if f.key == "overflow" and f.association is None:
+                f.extra.pop("_last", None)
+                self._overflow_text(f)
         return new
 
     def _hb_grace(self, a) -> float:

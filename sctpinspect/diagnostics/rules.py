@@ -166,6 +166,14 @@ _ROWS = {
          "the packet could not be decoded completely (see where and which rule)",
          "a stack bug, truncation by the capture (snaplen), or corruption"),
     ],
+    "limits": [
+        ("analysis-capped", WARN, "docs/robustness.md (memory caps)",
+         "the analysis reached a memory cap (live associations, association records, TSN "
+         "window, fragments, findings per rule): what lies beyond it is counted, not analysed "
+         "one by one",
+         "an INIT or DATA flood, or a capture larger than the caps: filter it (-Y, or "
+         "tshark/editcap by time or port) or raise the caps"),
+    ],
 }
 
 # Error causes (RFC 9260 3.3.10, RFC 5061 5.1, RFC 4895 4.1): code -> row.
