@@ -86,4 +86,4 @@ def test_workers_on_the_command_line(mix_capture, tmp_path):
     assert a.returncode == b.returncode == 1
     assert b.stdout == a.stdout and b.stderr == a.stderr and "truncated record" in b.stderr
     bad = _read("--workers", -1, mix_capture)
-    assert bad.returncode == 2 and "--workers -1" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "--workers" in bad.stderr and "'-1'" in bad.stderr and "Traceback" not in bad.stderr

@@ -180,6 +180,12 @@ class LiveCapture:
         libpcap's protochain, VLAN tags the kernel moved into metadata) runs in
         user space on the rebuilt frame, behind the SCTP base filter in the kernel."""
         prog = None
+        if capture_filter:
+            # Compile the user's text alone first: a typo is then reported in
+            # the user's words ("invalid capture filter 'sctp port': can't parse
+            # filter expression: syntax error"), not inside the 700-character
+            # expression combined with the SCTP base filter (issue 18.13).
+            bpf.compile_filter(capture_filter, self.linktype, self.snaplen)
         if self.filter_text:
             if (self.linktype == bpf.LINKTYPE_ETHERNET and capture_filter
                     and re.search(r"\bvlan\b", capture_filter)):

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 
+from .. import argtypes as A
 from ..errors import UserError
 
 HELP = "capture SCTP live from a network interface (AF_PACKET), print it like `read`, write pcapng"
@@ -59,14 +60,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sctp port 36412'); applied in the kernel together with the SCTP filter")
     p.add_argument("-w", dest="write", metavar="FILE",
                    help="write the captured packets to this pcapng file")
-    p.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets captured")
+    p.add_argument("-c", "--count", type=A.COUNT, metavar="N", help="stop after N packets captured")
     p.add_argument("-a", dest="autostop", action="append", metavar="duration:SECONDS",
                    help="stop after SECONDS (also packets:N); like tshark -a")
     p.add_argument("-b", dest="ringbuffer", action="append", metavar="KEY:VALUE",
                    help="with -w: start a new file at filesize:KB (1 kB = 1000 bytes) or "
                         "duration:SECONDS, keep the newest files:N; comma-separated or "
                         "repeated, like dumpcap -b")
-    p.add_argument("-B", dest="buffer_mb", type=float, default=32, metavar="MiB",
+    p.add_argument("-B", dest="buffer_mb", type=A.BUFFER_MIB, default=32, metavar="MiB",
                    help="kernel capture ring size in MiB (default 32); bigger absorbs bursts")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not print packets (only the final counts)")
@@ -93,11 +94,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--relative-tsn", action="store_true",
                    help="show TSNs relative to the first one seen (tshark's default)")
     p.add_argument("--no-checksum", action="store_true", help="do not verify CRC32c checksums")
-    p.add_argument("--udp-port", type=int, action="append", metavar="N",
+    p.add_argument("--udp-port", type=A.UDP_PORT, action="append", metavar="N",
                    help="UDP port carrying SCTP over UDP, RFC 6951 (default 9899; repeatable)")
     p.add_argument("--diagnose", action="store_true",
                    help="run the `diagnose` rules live: a [diagnose] line when a finding becomes "
                         "certain, the full report at the end (see docs/diagnostics.md)")
+
+
+# Upper bounds of -a/-b values (docs/cli.md): durations at most a year, as the
+# other seconds options (sctpinspect/argtypes.py); sizes at most 2**40 kB.
+_KEY_MAX = {"duration": 31_536_000, "filesize": 2 ** 40}
 
 
 def _key_values(items, option: str, allowed: dict) -> dict:
@@ -113,8 +119,9 @@ def _key_values(items, option: str, allowed: dict) -> dict:
                 num = float(value) if key == "duration" else int(value)
             except ValueError:
                 raise UserError(f"{option} {part!r}: {value!r} is not a number") from None
-            if num <= 0:
-                raise UserError(f"{option} {part!r}: the value must be positive")
+            if not 0 < num <= _KEY_MAX.get(key, 2 ** 63 - 1):   # also refuses nan and inf
+                raise UserError(f"{option} {part!r}: the value must be a number above 0 "
+                                f"and at most {_KEY_MAX.get(key, 2 ** 63 - 1)}")
             out[key] = num
     return out
 
@@ -181,6 +188,7 @@ class _Printer:
             self.tree_text = tree_text
         self.decoder = Decoder(_decode_options(args))
         self.started = False
+        self.bom = ""            # -E bom=y without a header: prefix of the first line
         self.diag = None
         self.found = None
         if getattr(args, "diagnose", False):
@@ -199,8 +207,10 @@ class _Printer:
         if not self.started and self.fmt == "fields":
             self.started = True
             o = self.fields.opt
-            if o.header or o.bom:
-                out.append(self.fields.header() if o.header else "\ufeff")
+            if o.header:
+                out.append(self.fields.header())
+            elif o.bom:
+                self.bom = "\ufeff"     # as tshark: it starts the first line (no line of its own)
         pipe = Pipeline(records, decoder=self.decoder, predicate=self.predicate,
                         analyse=self._diagnose if self.diag is not None else None)
         for pkt, shown in pipe:
@@ -209,7 +219,8 @@ class _Printer:
                 t.first = ts
             if shown:
                 if self.fmt == "fields":
-                    out.append(self.fields.line(pkt))
+                    out.append(self.bom + self.fields.line(pkt))
+                    self.bom = ""
                 elif pkt.is_sctp or pkt.icmp is not None:
                     if self.fmt == "json":
                         out.append(self.packet_json(pkt, self.summary.chunk_summary, t.format(ts)))

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from .. import argtypes as A
 from ..errors import UserError
 from ..sock.cli import parse_u32, payload_from, streams_arg
 
@@ -31,7 +32,7 @@ examples:
   sctpinspect craft init 192.0.2.2:5000 --streams 17,17 --ext forward-tsn,re-config
   sctpinspect craft init 192.0.2.2:5000 --vtag 0x1234 --dry-run      # INIT with a wrong vtag
   sctpinspect craft abort 192.0.2.2:5000 --vtag 0xcafe --cause 12:6279652e
-  sctpinspect craft data 192.0.2.2:5000 --tsn 100 --sid 3 --ppid 46 hello --bad-checksum
+  sctpinspect craft data 192.0.2.2:5000 hello --tsn 100 --sid 3 --ppid 46 --bad-checksum
   sctpinspect craft chunk [2001:db8::2]:5000 --chunk-type 0x7f --hex 00010203 -w x.pcap
 
 Sending needs root (raw sockets)."""
@@ -44,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(IPv6 as [ADDR]:PORT)")
     p.add_argument("message", metavar="MESSAGE", nargs="?", help="DATA payload as text")
     h = p.add_argument_group("common header")
-    h.add_argument("--sport", metavar="N", type=int, help="source port (default random 49152+)")
+    h.add_argument("--sport", metavar="N", type=A.PORT, help="source port (default random 49152+)")
     h.add_argument("--vtag", metavar="TAG", help="verification tag (default: 0 for init, "
                    "random otherwise)")
     h.add_argument("--bad-checksum", action="store_true",
@@ -71,8 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="an error cause (repeat), e.g. 12:6279652e")
     a.add_argument("--t-bit", action="store_true", help="set the T bit (reflected tag)")
     d = p.add_argument_group("data")
-    d.add_argument("--sid", metavar="N", type=int, default=0, help="stream identifier")
-    d.add_argument("--ssn", metavar="N", type=int, default=0, help="stream sequence number")
+    d.add_argument("--sid", metavar="N", type=A.STREAM, default=0, help="stream identifier")
+    d.add_argument("--ssn", metavar="N", type=A.SSN, default=0, help="stream sequence number")
     d.add_argument("--ppid", metavar="N", default="0", help="payload protocol identifier")
     d.add_argument("--unordered", action="store_true", help="U bit")
     d.add_argument("--hex", metavar="HEX", help="payload (data) or chunk value (chunk) as hex")
@@ -87,7 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("-w", metavar="FILE", dest="write",
                    help="write the packet (and replies) to a pcap file")
     o.add_argument("--src", metavar="ADDR", help="source address to send from (must be local)")
-    o.add_argument("--wait", metavar="S", type=float, default=2.0,
+    o.add_argument("--wait", metavar="S", type=A.SECONDS, default=2.0,
                    help="seconds to wait for replies (default 2; 0: do not wait)")
     o.add_argument("-V", dest="verbose", action="store_true", help="print decode trees")
     o.add_argument("--json", action="store_true", help="one JSON object per packet")

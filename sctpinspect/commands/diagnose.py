@@ -92,7 +92,9 @@ def run(args) -> int:
 
     def packets():
         try:
-            yield from decode_file(args.file, opts)
+            for pkt in decode_file(args.file, opts):
+                holder["read"] = True
+                yield pkt
         except CaptureFileError as e:   # diagnose what was read, then report the damage
             holder["err"] = e
 
@@ -104,6 +106,10 @@ def run(args) -> int:
                           annotate=marks)
     result = diagnose_packets(packets(), predicate, args.min_severity, diagnoser)
     err = holder.get("err")
+    if err is not None and not holder.get("read"):
+        # Not a capture (or damaged before its first frame): "no findings" would
+        # read as a verdict on traffic that was never seen; the error alone.
+        raise err
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=1, default=_default)
         sys.stdout.write("\n")

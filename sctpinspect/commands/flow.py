@@ -1,6 +1,8 @@
 """``sctpinspect flow FILE --assoc N``: ladder diagram of one association."""
 from __future__ import annotations
 
+from .. import argtypes as A
+
 HELP = "ladder diagram of one association: one arrow per chunk, one column per address"
 
 DESCRIPTION = """\
@@ -27,9 +29,9 @@ Examples:
 def add_arguments(p) -> None:
     from ._analysis_common import common_arguments
     common_arguments(p)
-    p.add_argument("--assoc", type=int, metavar="N", required=True,
+    p.add_argument("--assoc", type=A.INDEX, metavar="N", required=True,
                    help="the association to draw (index shown by `assoc`)")
-    p.add_argument("--width", type=int, default=34, metavar="COLS",
+    p.add_argument("--width", type=A.WIDTH, default=34, metavar="COLS",
                    help="width of each address column (default 34)")
 
 

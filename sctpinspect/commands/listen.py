@@ -2,6 +2,8 @@
 and print every event and message (optionally echoing messages back)."""
 from __future__ import annotations
 
+from .. import argtypes as A
+
 import argparse
 import select
 import time
@@ -40,13 +42,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one SOCK_SEQPACKET socket for every association")
     p.add_argument("--echo", action="store_true",
                    help="send each message back on the same stream with the same PPID")
-    p.add_argument("--count", metavar="N", type=int,
+    p.add_argument("--count", metavar="N", type=A.COUNT,
                    help="exit after receiving N messages (default: run until Ctrl-C)")
-    p.add_argument("--assocs", metavar="N", type=int,
+    p.add_argument("--assocs", metavar="N", type=A.COUNT,
                    help="exit after N associations have ended")
     p.add_argument("--streams", metavar="OUT,IN", type=streams_arg,
                    help="outbound streams offered and inbound streams allowed (SCTP_INITMSG)")
-    p.add_argument("--timeout", metavar="S", type=float,
+    p.add_argument("--timeout", metavar="S", type=A.SECONDS,
                    help="exit after S seconds without any event or message")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
 

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 
+from .. import argtypes as A
 from ..errors import CaptureFileError, UserError
 
 HELP = "decode a pcap/pcapng file and print its SCTP packets (summary, -V tree, JSON, tshark-style fields)"
@@ -40,9 +41,11 @@ Output formats:
                       occurrence=f|l|a|N, aggregator=,|/s|<char>,
                       quote=d|s|n, bom=y|n
 
-TSNs are absolute by default (as stacks log them); tshark's default is
-relative TSNs, so compare with `tshark -o sctp.relative_tsns:FALSE` or use
---relative-tsn here.
+TSNs are absolute by default (as stacks log them): `-e sctp.data_tsn_raw`
+(and the summary line) print the absolute TSN, while `-e sctp.data_tsn`, as in
+tshark, is the TSN relative to the first one of its direction and is filled
+only with --relative-tsn (tshark's default; compare with
+`tshark -o sctp.relative_tsns:FALSE` otherwise).
 
 Exit status: 0 on success; 1 when the file is missing, unreadable or corrupt
 (every good record before the damage is printed first, then a one-line error
@@ -52,14 +55,15 @@ Examples:
   sctpinspect read trace.pcapng
   sctpinspect read -V --field-names -c 1 trace.pcap
   sctpinspect read -Y 'sctp.chunk_type == 6' trace.pcap
-  sctpinspect read -T fields -E header=y -e frame.number -e sctp.data_tsn trace.pcap
+  sctpinspect read -T fields -E header=y -e frame.number -e sctp.data_tsn_raw trace.pcap
+  sctpinspect read --relative-tsn -T fields -e frame.number -e sctp.data_tsn trace.pcap
   tcpdump -w - -i eth0 sctp | sctpinspect read -
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
-    p.add_argument("-c", "--count", type=int, metavar="N",
+    p.add_argument("-c", "--count", type=A.COUNT, metavar="N",
                    help="stop after N packets shown (in -T fields mode: N frames, like tshark -c)")
     p.add_argument("-t", dest="time_mode", default="r", metavar="FORMAT",
                    choices=("r", "a", "ad", "u", "ud", "d", "dd", "e"),
@@ -89,13 +93,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "ours) of the payloads no native dissector knows: S1AP, NGAP, X2AP, "
                         "SCCP/TCAP/MAP above M3UA, ...; needs tshark installed and a file, not -")
     p.add_argument("--relative-tsn", action="store_true",
-                   help="TSNs relative to the first one of each direction, as tshark's default "
-                        "(not available yet: TSNs are absolute)")
+                   help="TSNs relative to the first one of each direction, as tshark's default: "
+                        "fills sctp.data_tsn, sctp.sack_cumulative_tsn_ack, ... (the absolute "
+                        "values stay in the *_raw fields)")
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c checksums (faster; checksum status 'unverified')")
-    p.add_argument("--udp-port", type=int, action="append", metavar="N",
+    p.add_argument("--udp-port", type=A.UDP_PORT, action="append", metavar="N",
                    help="UDP port carrying SCTP over UDP, RFC 6951 (default 9899; repeatable)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=A.WORKERS, metavar="N",
                    help="make the summary lines of a big file in N worker processes besides "
                         "this one (default: one per CPU, at most 4, for a file of 16 MiB or "
                         "more on a machine with 2 or more CPUs, else 0; 0 = never). Only the plain summary with the "
@@ -228,8 +233,10 @@ _FLUSH = 2048
 def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
     append = buf.append
     line = printer.line
-    if printer.opt.header or printer.opt.bom:
-        append(printer.header() if printer.opt.header else "\ufeff")
+    if printer.opt.header:
+        append(printer.header())
+    elif printer.opt.bom:
+        out.write("\ufeff")      # as tshark: the BOM starts the first line, not a line of its own
     n = 0
     for pkt, shown in pipe:
         if not shown:

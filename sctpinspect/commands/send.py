@@ -2,6 +2,8 @@
 stack and send messages on chosen streams with chosen PPIDs."""
 from __future__ import annotations
 
+from .. import argtypes as A
+
 import argparse
 import time
 
@@ -37,34 +39,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("payload")
     g.add_argument("--hex", metavar="HEX", help="payload as hex digits (spaces and colons ignored)")
     g.add_argument("--file", metavar="F", help="payload read from file F (one message)")
-    g.add_argument("--stream", metavar="N", type=int, default=0,
+    g.add_argument("--stream", metavar="N", type=A.STREAM, default=0,
                    help="stream identifier to send on (default 0)")
     g.add_argument("--ppid", metavar="N", default="0",
                    help="payload protocol identifier, decimal or 0x.. (default 0)")
     g.add_argument("--unordered", action="store_true",
                    help="send unordered (DATA chunk U bit)")
-    g.add_argument("--ttl", metavar="MS", type=int,
+    g.add_argument("--ttl", metavar="MS", type=A.TTL_MS,
                    help="PR-SCTP timed reliability: give up on the message after MS "
                         "milliseconds (SCTP_PR_SCTP_TTL; the peer must support PR-SCTP)")
-    g.add_argument("--count", metavar="N", type=int, default=1,
+    g.add_argument("--count", metavar="N", type=A.COUNT, default=1,
                    help="send the message N times (default 1)")
-    g.add_argument("--rate", metavar="PER_S", type=float,
+    g.add_argument("--rate", metavar="PER_S", type=A.RATE,
                    help="at most PER_S messages per second (default: as fast as possible)")
     a = p.add_argument_group("association")
     a.add_argument("--bind", metavar="ADDR", action="append", default=[],
                    help="local address (repeat for multihoming: SCTP_SOCKOPT_BINDX_ADD)")
-    a.add_argument("--sport", metavar="PORT", type=int, default=0,
+    a.add_argument("--sport", metavar="PORT", type=A.PORT, default=0,
                    help="local port (default: any)")
     a.add_argument("--peer", metavar="ADDR", action="append", default=[],
                    help="another address of the peer (repeat; SCTP_SOCKOPT_CONNECTX)")
     a.add_argument("--streams", metavar="OUT,IN", type=streams_arg,
                    help="outbound streams asked for and inbound streams allowed in INIT "
                         "(SCTP_INITMSG; default: the kernel's, 10 out)")
-    a.add_argument("--init-attempts", metavar="N", type=int, default=4,
+    a.add_argument("--init-attempts", metavar="N", type=A.ATTEMPTS, default=4,
                    help="INIT transmissions before giving up (default 4)")
     a.add_argument("--one-to-many", action="store_true",
                    help="use a one-to-many (SOCK_SEQPACKET) socket instead of one-to-one")
-    a.add_argument("--timeout", metavar="S", type=float, default=10.0,
+    a.add_argument("--timeout", metavar="S", type=A.SECONDS, default=10.0,
                    help="seconds to wait for the association, a reply, or the shutdown "
                         "(default 10)")
     o = p.add_argument_group("behaviour and output")
@@ -72,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="after each message wait for one message back and print it")
     o.add_argument("--abort", action="store_true",
                    help="end with ABORT (SCTP_ABORT) instead of a graceful SHUTDOWN")
-    o.add_argument("--linger", metavar="S", type=float, default=0.0,
+    o.add_argument("--linger", metavar="S", type=A.SECONDS, default=0.0,
                    help="keep reading events for S seconds before ending (default 0)")
     o.add_argument("--json", action="store_true", help="one JSON object per line")
 

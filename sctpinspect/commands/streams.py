@@ -1,6 +1,8 @@
 """``sctpinspect streams FILE``: per-stream statistics of each association."""
 from __future__ import annotations
 
+from .. import argtypes as A
+
 HELP = "per-stream statistics: messages, bytes, ordered/unordered, PPIDs, SSN/MID gaps"
 
 DESCRIPTION = """\
@@ -30,7 +32,7 @@ Examples:
 def add_arguments(p) -> None:
     from ._analysis_common import common_arguments
     common_arguments(p)
-    p.add_argument("--assoc", type=int, metavar="N",
+    p.add_argument("--assoc", type=A.INDEX, metavar="N",
                    help="only association N (the index `assoc` prints)")
     p.add_argument("--json", action="store_true", help="print the rows as a JSON array")
 

@@ -20,12 +20,17 @@ import re
 import socket
 from decimal import Decimal, InvalidOperation
 
+import regex
+
 from .. import registry as R
 from ..decode.values import CompactValues
 from ..model import Field
 from . import fields as F
 from .errors import FilterError
 from .parser import looks_like_field, parse, unknown_name
+
+# Longest one `matches` search may run on one value, seconds (docs/robustness.md).
+MATCH_TIMEOUT = 1.0
 
 _INT_MAX = {R.FT_UINT8: 0xFF, R.FT_UINT16: 0xFFFF, R.FT_UINT24: 0xFFFFFF,
             R.FT_UINT32: 0xFFFFFFFF, R.FT_UINT64: 0xFFFFFFFFFFFFFFFF,
@@ -524,12 +529,20 @@ class Compiler:
     # ---- nodes -----------------------------------------------------------
     def node(self, n):
         k = n[0]
+        # and/or are n-ary (the parser flattens chains); any()/all() over a
+        # generator short-circuit left to right like Wireshark's && and ||.
         if k == "or":
-            a, b = self.node(n[1]), self.node(n[2])
-            return lambda pkt, idx: a(pkt, idx) or b(pkt, idx)
+            parts = [self.node(c) for c in n[1:]]
+            if len(parts) == 2:
+                a, b = parts
+                return lambda pkt, idx: a(pkt, idx) or b(pkt, idx)
+            return lambda pkt, idx: any(p(pkt, idx) for p in parts)
         if k == "and":
-            a, b = self.node(n[1]), self.node(n[2])
-            return lambda pkt, idx: a(pkt, idx) and b(pkt, idx)
+            parts = [self.node(c) for c in n[1:]]
+            if len(parts) == 2:
+                a, b = parts
+                return lambda pkt, idx: a(pkt, idx) and b(pkt, idx)
+            return lambda pkt, idx: all(p(pkt, idx) for p in parts)
         if k == "not":
             a = self.node(n[1])
             return lambda pkt, idx: not a(pkt, idx)
@@ -596,10 +609,25 @@ class Compiler:
             pat = pat[5:]
             flags &= ~re.IGNORECASE
         try:
-            rx = re.compile(pat, flags)
+            re.compile(pat, flags)       # Python's wording for a bad pattern (test_filter_errors)
         except re.error as e:
             raise FilterError(f"Regex compilation error: {e.msg}.", tok.col, tok.length) from None
-        search = rx.search
+        # Matched with the `regex` package, whose search takes a timeout: Python's
+        # re has no match limit, so `(a+)+$` on a long payload backtracked for
+        # hours (issue 18.7f).  Past MATCH_TIMEOUT on one value the filter stops
+        # with one sentence instead of hanging (docs/filters.md).
+        rx = regex.compile(pat, (regex.IGNORECASE if flags & re.IGNORECASE else 0) | regex.DOTALL)
+        text, col, length = tok.text, tok.col, tok.length
+
+        def search(v, _search=rx.search):
+            try:
+                return _search(v, timeout=MATCH_TIMEOUT)
+            except TimeoutError:
+                # a FilterError (exit 2, the fuzz target's only allowed exception), one line
+                raise FilterError(f"matches {text}: the regular expression ran longer than "
+                                  f"{MATCH_TIMEOUT:g} s on one value (catastrophic backtracking); "
+                                  "simplify it (nested repetition such as (a|aa)+ is the usual "
+                                  "cause)", col, length) from None
         get = left.get
         if left.ftype in _STRINGS:
             return lambda pkt, idx: any(search(v) for v in get(pkt, idx))

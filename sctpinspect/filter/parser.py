@@ -3,7 +3,7 @@
 Grammar (Wireshark 4.0; ``and`` binds tighter than ``or``, ``not`` tighter
 than ``and``)::
 
-    expr     := and_expr (("||" | "or") and_expr)*
+    expr     := and_expr (("||" | "or") and_expr)*      (parsed with a stack, see expr())
     and_expr := unary (("&&" | "and") unary)*
     unary    := ("!" | "not") unary | "(" expr ")" | relation
     relation := bitand [ relop bitand
@@ -18,7 +18,7 @@ Hand-written rather than generated (lark, ply): ~150 lines, no dependency, and
 exact control over which token an error points at.
 
 AST nodes:
-  ("or", a, b) ("and", a, b) ("not", a)
+  ("or", a, b, ...) ("and", a, b, ...) ("not", a)   n-ary, flattened
   ("test", term)                      presence / boolean function
   ("rel", op, left, right, op_tok)    op is the canonical name: any_eq, all_ne...
   ("in", term, items, negated, tok)   items: [(lo_term, hi_term | None)]
@@ -37,6 +37,14 @@ from .. import registry as R
 from . import fields as F
 from .errors import FilterError
 from .lexer import CHAR, EOF, OP, SLICE, STRING, WORD, Token, tokenize
+
+# Deepest tree the parser builds (docs/robustness.md).  Chains of one operator,
+# redundant parentheses and repeated ``not`` do not count; what counts is
+# nesting that changes operator, parentheses and function calls.  The compiled
+# filter is evaluated by nested Python calls (about 2 frames per level), so the
+# limit keeps it far below the interpreter's recursion limit (1000) even when
+# called from deep inside the TUI.
+MAX_NESTING = 100
 
 # Operator spellings -> canonical names.
 RELOPS = {
@@ -131,6 +139,7 @@ class Parser:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
+        self.calls = 0          # open function calls (len(upper(...)))
 
     @property
     def tok(self) -> Token:
@@ -154,32 +163,60 @@ class Parser:
         return node
 
     def expr(self):
-        node = self.and_expr()
-        while self.tok.is_op("||") or self.word_is("or"):
-            self.next()
-            node = ("or", node, self.and_expr())
-        return node
+        """``or``/``and``/``not``/parentheses with an explicit stack, not one
+        Python call per operator: 2,000 terms joined by ``&&``, 1,000 redundant
+        parentheses or 10,000 ``not`` parse in linear time (issue 18.1).
 
-    def and_expr(self):
-        node = self.unary()
-        while self.tok.is_op("&&") or self.word_is("and"):
-            self.next()
-            node = ("and", node, self.unary())
-        return node
-
-    def unary(self):
-        t = self.tok
-        if t.is_op("!") or (t.kind == WORD and t.text == "not"):
-            self.next()
-            return ("not", self.unary())
-        if t.is_op("("):
-            self.next()
-            node = self.expr()
-            if not self.tok.is_op(")"):
-                raise _unexpected(self.tok)
-            self.next()
-            return node
-        return self.relation()
+        Chains of one operator become one n-ary node, redundant parentheses add
+        nothing and ``not not x`` is ``x``, so the tree (which the compiler and
+        the evaluator walk recursively) is only as deep as the *alternation* of
+        operators; that depth is bounded by ``MAX_NESTING``.
+        """
+        # One frame per open parenthesis: [or_terms, and_terms, nots, open_tok].
+        # Terms are (node, depth) pairs.
+        frames = [[[], [], 0, None]]
+        nots = 0
+        while True:
+            # ---- an operand: not* ( "(" | relation )
+            t = self.tok
+            while t.is_op("!") or (t.kind == WORD and t.text == "not"):
+                self.next()
+                nots += 1
+                t = self.tok
+            if t.is_op("("):
+                self.next()
+                frames.append([[], [], nots, t])   # a list, not a call: any depth
+                nots = 0
+                continue
+            operand = (self.relation(), 1)
+            if nots & 1:
+                operand = _wrap("not", [operand], t)
+            nots = 0
+            frames[-1][1].append(operand)
+            # ---- after an operand: && / || / ")" / end
+            while True:
+                t = self.tok
+                if t.is_op("&&") or self.word_is("and"):
+                    self.next()
+                    break
+                if t.is_op("||") or self.word_is("or"):
+                    self.next()
+                    f = frames[-1]
+                    f[0].append(_join("and", f[1], t))
+                    f[1] = []
+                    break
+                if t.is_op(")") and len(frames) > 1:
+                    self.next()
+                    ors, ands, fnots, open_tok = frames.pop()
+                    group = _join("or", ors + [_join("and", ands, open_tok)], open_tok)
+                    if fnots & 1:
+                        group = _wrap("not", [group], open_tok)
+                    frames[-1][1].append(group)
+                    continue
+                if len(frames) > 1:          # unclosed "(" or a stray token inside
+                    raise _unexpected(t)
+                ors, ands, _, _ = frames[0]
+                return _join("or", ors + [_join("and", ands, t)], t)[0]
 
     def relation(self):
         left = self.bitand()
@@ -239,6 +276,9 @@ class Parser:
         self.next()
         if t.text in FUNCTIONS and self.tok.is_op("("):
             self.next()
+            self.calls += 1
+            if self.calls > MAX_NESTING:
+                raise _too_deep(t)
             args = [self.term()]
             while self.tok.is_op(","):
                 self.next()
@@ -246,6 +286,7 @@ class Parser:
             if not self.tok.is_op(")"):
                 raise _unexpected(self.tok)
             self.next()
+            self.calls -= 1
             return ("func", t.text, args, t, self.slice())
         if F.lookup(t.text) is not None:
             return ("field", t.text, t, self.slice())
@@ -257,6 +298,37 @@ class Parser:
         if self.tok.kind == SLICE:
             return parse_slice(self.next())
         return None
+
+
+def _too_deep(tok: Token) -> FilterError:
+    return FilterError(f"The filter nests more than {MAX_NESTING} levels deep "
+                       "(parentheses, functions, or alternating and/or/not); "
+                       "sctpinspect's limit, see docs/robustness.md.", tok.col, tok.length)
+
+
+def _wrap(kind: str, terms: list, tok: Token):
+    """An n-ary node over (node, depth) terms, as a (node, depth) pair."""
+    if kind == "not" and terms[0][0][0] == "not":      # not not x -> x
+        return terms[0][0][1], terms[0][1] - 1
+    depth = 1 + max(d for _, d in terms)
+    if depth > MAX_NESTING:
+        raise _too_deep(tok)
+    return (kind, *(n for n, _ in terms)), depth
+
+
+def _join(kind: str, terms: list, tok: Token):
+    """One term stays itself; several become one flat ``and``/``or`` node
+    (children of the same kind are spliced in: ``(a && b) && c`` is ``a && b && c``,
+    same order, same short-circuit)."""
+    if len(terms) == 1:
+        return terms[0]
+    flat = []
+    for n, d in terms:
+        if n[0] == kind:
+            flat.extend((c, d - 1) for c in n[1:])
+        else:
+            flat.append((n, d))
+    return _wrap(kind, flat, tok)
 
 
 def parse(text: str):

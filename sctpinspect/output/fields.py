@@ -54,14 +54,19 @@ class _Ctx:
         self.first_ts_ns = None
 
 
+# tshark 4.0 (print.c, output_fields_set_option): one character, the first of
+# the value; "/" followed by t (separator only) or s is a tab or a space, "/"
+# followed by anything else a backslash.  "-E separator=ab" is "a", "/tab" a tab,
+# "-E aggregator=/t" a backslash (tests/test_hardening.py compares with tshark).
+_SLASH = {"separator": {"t": "\t", "s": " "}, "aggregator": {"s": " "}}
+
+
 def _parse_char(opt: str, value: str, allow_comma_word: bool = False) -> str:
-    if value == "/t":
-        return "\t"
-    if value == "/s":
-        return " "
     if value == "":
         raise UserError(f"-E {opt}= needs a value (/t, /s or a character)")
-    return value
+    if value[0] == "/":
+        return _SLASH[opt].get(value[1:2], "\\")
+    return value[0]
 
 
 class FieldOptions:
@@ -180,10 +185,11 @@ class FieldsPrinter:
         self.names = list(names)
         self.opt = options or FieldOptions()
         registry.load_core_fields()      # the formatters below depend on the specs
-        # name -> column indexes (a field may be asked for twice)
+        # name -> column indexes.  A field asked for twice fills only its last
+        # column, the earlier ones stay empty: what tshark 4.0 prints.
         self.index: dict[str, tuple] = {}
         for i, n in enumerate(self.names):
-            self.index[n] = self.index.get(n, ()) + (i,)
+            self.index[n] = (i,)
         self.fmt = [formatter_for(n) for n in self.names]
         self.fallback = [(i, n, _FRAME_FALLBACK[n]) for i, n in enumerate(self.names)
                          if n in _FRAME_FALLBACK]

@@ -11,6 +11,8 @@ packet, no tree walks.
 """
 from __future__ import annotations
 
+from .escape import printable
+
 import time as _time
 
 # checksum_status -> mark printed after the vtag (good/unverified print nothing)
@@ -130,6 +132,10 @@ class SummaryPrinter:
         self.time.prev = pkt.record.ts_ns
 
     def line(self, pkt) -> str:
+        """The summary line, non-printable characters escaped (output/escape.py)."""
+        return printable(self._line_fast(pkt))
+
+    def _line_fast(self, pkt) -> str:
         chunks = pkt.chunks
         if chunks and pkt.notes == [] and pkt.sctp_offset >= 0:
             st = pkt.checksum_status

@@ -9,6 +9,8 @@ its offset and the rule that it cites.
 """
 from __future__ import annotations
 
+from .escape import printable
+
 from ..registry import is_hidden, tree_line
 
 INDENT = "    "
@@ -46,4 +48,4 @@ def tree_lines(pkt, field_names: bool = False, with_notes: bool = True,
 
 def tree_text(pkt, field_names: bool = False) -> str:
     """The frame's tree followed by a blank line (frames are separated like tshark -V)."""
-    return "\n".join(tree_lines(pkt, field_names)) + "\n"
+    return "\n".join(map(printable, tree_lines(pkt, field_names))) + "\n"
