@@ -296,6 +296,9 @@ def test_11_every_example_in_help_and_docs_runs(tmp_path):
     import shlex
     from sctpinspect.cli import COMMANDS, build_parser
     failures = []
+    export_dir = tmp_path / "export"      # every export/sql example uses one export of EXAMPLE_CAP
+    subprocess.run([sys.executable, "-m", "sctpinspect", "export", str(EXAMPLE_CAP), "--to",
+                    str(export_dir)], cwd=REPO, check=True, capture_output=True, timeout=120)
     for source, cmd in all_examples():
         toks = shlex.split(cmd, comments=True)
         if "|" in toks:
@@ -307,6 +310,10 @@ def test_11_every_example_in_help_and_docs_runs(tmp_path):
         for i, t in enumerate(argv):
             if i and argv[i - 1] == "-w":
                 argv[i] = str(tmp_path / ("out" + t[t.rfind("."):]))
+            elif i and argv[i - 1] in ("--to", "--export"):
+                argv[i] = str(tmp_path / ("written" + str(i)))
+            elif i == 1 and argv[0] == "sql" and not t.endswith((".pcap", ".pcapng", ".cap")):
+                argv[i] = str(export_dir)
             elif t.endswith((".pcap", ".pcapng", ".cap")):
                 argv[i] = str(EXAMPLE_CAP)
             elif t == "-" and argv[0] == "read":
@@ -323,7 +330,8 @@ def test_11_every_example_in_help_and_docs_runs(tmp_path):
         with open(stdin, "rb") if stdin else open("/dev/null", "rb") as f:
             p = subprocess.run([sys.executable, "-m", "sctpinspect", *argv], cwd=REPO,
                                stdin=f, capture_output=True, text=True, timeout=120)
-        ok = (p.stdout or "-Y" in argv) and "Traceback" not in p.stderr and "usage:" not in p.stderr and (
+        quiet = argv[0] == "export" or "--export" in argv     # they report on stderr
+        ok = (p.stdout or quiet or "-Y" in argv) and "Traceback" not in p.stderr and "usage:" not in p.stderr and (
             p.returncode == 0 or argv[0] == "diagnose" and p.returncode == 1 and not p.stderr)
         if not ok:
             failures.append((source, cmd, p.returncode, p.stderr[-300:]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from .. import argtypes
+
 HELP = "user messages: SID, SSN/MID, PPID, size, TSN range, frames, status; export or follow them"
 
 DESCRIPTION = """\
@@ -33,9 +35,9 @@ Examples:
 def add_arguments(p) -> None:
     from ._analysis_common import common_arguments
     common_arguments(p)
-    p.add_argument("--assoc", type=int, metavar="N",
+    p.add_argument("--assoc", type=argtypes.INDEX, metavar="N",
                    help="only association N (the index `assoc` prints)")
-    p.add_argument("--stream", type=int, metavar="S", help="only stream identifier S")
+    p.add_argument("--stream", type=argtypes.STREAM, metavar="S", help="only stream identifier S")
     p.add_argument("-Y", "--display-filter", metavar="FILTER",
                    help="only messages whose completing frame matches this display filter")
     p.add_argument("--json", action="store_true", help="print the rows as a JSON array")
