@@ -7,12 +7,14 @@ import sys
 from ..errors import UserError
 
 
-def run_analysis(path: str, keep=None, options=None):
-    """Analyse ``path``; a damaged file still gives the result of every good frame
-    (then the error, which the caller raises after printing)."""
+def run_analysis(path, keep=None, options=None):
+    """Analyse ``path`` (a file, or the FILE arguments: several files or
+    directories are one trace, sources/merge.py); a damaged file still gives
+    the result of every good frame (then the error, which the caller raises
+    after printing)."""
     from ..analysis import AnalysisOptions, analyze_file
-    from ..pipeline import check_readable
-    check_readable(path)
+    from ..sources.merge import capture_set
+    path = capture_set(path)
     opts = options or AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
     result = analyze_file(path, opts, keep=keep)
     return result, result.error
@@ -40,7 +42,15 @@ def pick_assoc(result, index: int | None):
     return [result.associations[index]]
 
 
-def common_arguments(p) -> None:
-    p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
+MANY_HELP = ("pcap or pcapng files or directories of them, or - for standard input; several "
+             "are one trace, merged by time as mergecap does (a ring-buffer set: its files or "
+             "its directory)")
+
+
+def common_arguments(p, many: bool = True) -> None:
+    if many:
+        p.add_argument("file", metavar="FILE", nargs="+", help=MANY_HELP)
+    else:
+        p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c (has no effect on the analysis itself)")

@@ -51,8 +51,8 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("file", metavar="FILE", nargs="?",
-                   help="pcap or pcapng file, or - for standard input")
+    from ._analysis_common import MANY_HELP
+    p.add_argument("file", metavar="FILE", nargs="*", help=MANY_HELP)
     p.add_argument("--json", action="store_true", help="print the findings as a JSON array")
     p.add_argument("-Y", dest="display_filter", metavar="FILTER",
                    help="keep findings with at least one frame matching this display filter")
@@ -82,9 +82,10 @@ def run(args) -> int:
     from ..analysis.api import decode_file
     from ..decode import DecodeOptions
     from ..diagnostics import diagnose_packets
-    from ..pipeline import check_readable, compile_display_filter
+    from ..pipeline import compile_display_filter
+    from ..sources.merge import capture_set
 
-    check_readable(args.file)
+    paths = capture_set(args.file)
     predicate = compile_display_filter(args.display_filter)
     opts = DecodeOptions(verify_checksum=not args.no_checksum)
     err = None
@@ -92,7 +93,7 @@ def run(args) -> int:
 
     def packets():
         try:
-            for pkt in decode_file(args.file, opts):
+            for pkt in decode_file(paths, opts):
                 holder["read"] = True
                 yield pkt
         except CaptureFileError as e:   # diagnose what was read, then report the damage

@@ -28,7 +28,7 @@ Examples:
 
 def add_arguments(p) -> None:
     from ._analysis_common import common_arguments
-    common_arguments(p)
+    common_arguments(p, many=False)
     p.add_argument("--assoc", type=A.INDEX, metavar="N", required=True,
                    help="the association to draw (index shown by `assoc`)")
     p.add_argument("--width", type=A.WIDTH, default=34, metavar="COLS",

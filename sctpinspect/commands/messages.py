@@ -88,9 +88,10 @@ def run(args) -> int:
     from ..analysis.hook import needs_analysis
     from ..analysis.messages import MessageCollector
     from ..errors import CaptureFileError, UserError
-    from ..pipeline import Pipeline, check_readable, compile_display_filter, open_records
+    from ..pipeline import Pipeline, compile_display_filter, open_records
 
-    check_readable(args.file)
+    from ..sources.merge import capture_set
+    paths = capture_set(args.file)
     if args.follow and args.stream is None:
         raise UserError("--follow needs --stream S (and --assoc N when not association 0)")
     if args.follow and (args.json or args.export):
@@ -138,7 +139,7 @@ def run(args) -> int:
             row.data = None
             show(row)
     col = MessageCollector(an, emit, predicate=predicate, keep=keep, keep_payload=payload)
-    pipe = Pipeline(open_records(args.file), analyse=col.feed)
+    pipe = Pipeline(open_records(paths), analyse=col.feed)
     err = None
     try:
         for _pkt in pipe:
