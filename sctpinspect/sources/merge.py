@@ -133,6 +133,9 @@ class MergedRecords:
         self.file_frame = 0
         self.error: CaptureFileError | None = None
         self.frames_per_file = [0] * len(self.paths)
+        # indexes of the files that have ended (their last record yielded or
+        # being yielded); a consumer may clear it (the export closes their parts)
+        self.finished: list[int] = []
         self._firsts = []
         for p in self.paths:
             ts, err = _first(p)
@@ -161,12 +164,14 @@ class MergedRecords:
                     rec = self._next(it)
                     if rec is None:
                         pop(heap)
+                        self.finished.append(i)
                         continue
                     replace(heap, (rec.ts_ns, -i, rec, it))
                     continue
                 nxt = self._next(it)
                 if nxt is None:
                     pop(heap)
+                    self.finished.append(i)
                 else:
                     replace(heap, (nxt.ts_ns, -i, nxt, it))
                 n += 1
