@@ -7,14 +7,23 @@ import sys
 from ..errors import UserError
 
 
-def run_analysis(path, keep=None, options=None):
+def run_analysis(path, keep=None, options=None, dask=None, verify_checksum=True):
     """Analyse ``path`` (a file, or the FILE arguments: several files or
     directories are one trace, sources/merge.py); a damaged file still gives
     the result of every good frame (then the error, which the caller raises
     after printing)."""
     from ..analysis import AnalysisOptions, analyze_file
     from ..sources.merge import capture_set
+    if dask and not is_scheduler_address(dask):
+        # `--dask FILE ...`: argparse took the first file for the optional ADDRESS
+        path, dask = [dask] + list(path), ""
     path = capture_set(path)
+    if dask is not None:            # --dask [ADDRESS]: "" is a LocalCluster
+        from ..scale.dask_run import analyze_dask
+        if path == ["-"]:
+            raise UserError("--dask reads capture files, not standard input")
+        result = analyze_dask(path, dask or None, verify_checksum=verify_checksum)
+        return result, result.error
     opts = options or AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
     result = analyze_file(path, opts, keep=keep)
     return result, result.error
@@ -49,8 +58,27 @@ MANY_HELP = ("pcap or pcapng files or directories of them, or - for standard inp
 
 def common_arguments(p, many: bool = True) -> None:
     if many:
-        p.add_argument("file", metavar="FILE", nargs="+", help=MANY_HELP)
+        # "*", not "+": `--dask FILE` takes FILE as its optional ADDRESS, run_analysis
+        # gives it back (capture_set says when no FILE is left)
+        p.add_argument("file", metavar="FILE", nargs="*", help=MANY_HELP)
     else:
         p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c (has no effect on the analysis itself)")
+
+
+def is_scheduler_address(text: str) -> bool:
+    """``tcp://host:8786``, ``tls://...``, ``host:8786`` -- and not an existing file."""
+    import os
+    import re
+    if os.path.exists(text):
+        return False
+    return bool(re.match(r"^[a-z]+://", text) or re.match(r"^[\w.-]+:\d+$", text))
+
+
+def dask_argument(p) -> None:
+    p.add_argument("--dask", nargs="?", const="", metavar="ADDRESS",
+                   help="run the analysis as Dask tasks, one per shard of associations: on a "
+                        "LocalCluster of this machine's cores, or on the scheduler at ADDRESS "
+                        "(tcp://host:8786; the files at the same paths on every worker). Same "
+                        "output. Needs pip install .[scale] (docs/scale.md)")

@@ -87,6 +87,8 @@ def capture_set(args, allow_stdin: bool = True) -> list[str]:
     if isinstance(args, str):
         args = [args]
     args = list(args)
+    if not args:
+        raise UserError("a capture FILE is needed (or several, or a directory; - for standard input)")
     if "-" in args:
         if len(args) > 1 or not allow_stdin:
             raise UserError("standard input (-) cannot be read together with other files")
