@@ -132,12 +132,12 @@ def client_for(address: str | None, workers: int | None = None, processes: bool 
     from distributed import Client, LocalCluster
     if address:
         try:
-            return Client(address, timeout="20s")
+            return Client(address, timeout="10s")
         except (OSError, TimeoutError) as e:
             raise UserError(f"--dask {address}: cannot reach the scheduler ({e})") from None
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=":0", silence_logs=40)
     return Client(cluster)
 
 
