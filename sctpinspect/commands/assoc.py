@@ -33,8 +33,17 @@ TSN figures, streams, paths (with heartbeat RTTs), path changes, zero-window
 stalls, FORWARD TSN skips and the list of state transitions with the RFC
 section behind each.
 
+Several files, or a directory of them, are one trace: merged by time as
+mergecap does, so the associations of a ring-buffer set are stitched across
+its files and frames are numbered as in the merged file.  --dask [ADDRESS]
+runs the analysis as Dask tasks, one per shard of associations, on a
+LocalCluster of this machine's cores or on the scheduler at ADDRESS
+(tcp://host:8786), with the same output (docs/scale.md).
+
 Examples:
   sctpinspect assoc trace.pcapng
+  sctpinspect assoc ring_00001_20261203101500.pcapng ring_00002_20261203101600.pcapng
+  sctpinspect assoc --dask ring_00001_20261203101500.pcapng ring_00002_20261203101600.pcapng
   sctpinspect assoc --json trace.pcap | jq '.[0].endpoints'
 """
 

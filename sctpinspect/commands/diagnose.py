@@ -37,6 +37,10 @@ once per association and subject, with a count ("x12").
   --min-severity LEVEL only findings at LEVEL or worse (info, warn, error)
   --rules              print the rule catalogue and exit
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does, docs/scale.md), so an association of a ring-buffer set is
+judged whole.
+
 Exit status: 0 when no finding above info is shown; 3 when the worst shown
 finding is a warning; 4 when at least one error is shown; 1 when the file is
 missing, unreadable or corrupt (findings from the frames before the damage

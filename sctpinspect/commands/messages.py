@@ -25,6 +25,10 @@ pick one.  -Y FILTER keeps the messages whose completing frame (tshark's
 "reassembled in" frame; for abandoned ones, the FORWARD TSN frame) matches;
 incomplete messages have no such frame and are listed only without -Y.
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does, docs/scale.md): messages reassemble across the files of a
+ring-buffer set.
+
 Examples:
   sctpinspect messages trace.pcap
   sctpinspect messages --assoc 0 --stream 1 --json trace.pcapng

@@ -23,6 +23,10 @@ MID (I-DATA) sequence is checked: "missing" counts numbers skipped (lost
 before the capture point, or abandoned by FORWARD TSN without notice),
 "late" those that arrived after a higher one.
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does); --dask [ADDRESS] runs the analysis as Dask tasks with the
+same output (docs/scale.md).
+
 Examples:
   sctpinspect streams trace.pcap
   sctpinspect streams --assoc 2 --json trace.pcapng
