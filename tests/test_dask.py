@@ -77,7 +77,7 @@ def test_many_associations_over_every_shard(client, tmp_path):
     subprocess.run([sys.executable, str(REPO / "benchmarks" / "gen_capture.py"), "-n", "6000",
                     "--seed", "3", "-o", str(cap)], check=True, capture_output=True)
     from sctpinspect.analysis.report import assoc_table
-    from sctpinspect.scale.dask_run import shard_of
+    from sctpinspect.analysis.shard import owner
     from sctpinspect.sources.merge import capture_set
     pieces = split(cap, tmp_path / "set", pieces=5)
     merged = mergecap(capture_set([str(p) for p in pieces]), tmp_path / "merged.pcapng")
@@ -86,11 +86,7 @@ def test_many_associations_over_every_shard(client, tmp_path):
     assert assoc_table(r.associations) + "\n" == table
     assert json.loads(json.dumps([a.to_dict() for a in r.associations], default=list)) \
         == json.loads(js)
-
-    class P:
-        def __init__(self, a):
-            self.sport, self.dport = a.ep[0].port, a.ep[1].port
-    assert len({shard_of(P(a), 4) for a in r.associations}) == 4
+    assert len({owner(a.ep[0].port, a.ep[1].port, 4) for a in r.associations}) == 4
     assert len(r.associations) > 20
 
 

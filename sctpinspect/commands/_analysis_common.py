@@ -7,26 +7,44 @@ import sys
 from ..errors import UserError
 
 
-def run_analysis(path, keep=None, options=None, dask=None, verify_checksum=True):
+def run_analysis(path, keep=None, options=None, workers=None, dask=None):
     """Analyse ``path`` (a file, or the FILE arguments: several files or
     directories are one trace, sources/merge.py); a damaged file still gives
     the result of every good frame (then the error, which the caller raises
-    after printing)."""
+    after printing).  ``workers``: processes sharing the analysis (None:
+    :func:`~sctpinspect.analysis.shard.default_shards`); ``dask``: the
+    ``--dask`` ADDRESS ("" for a LocalCluster), sctpinspect/scale/dask_run.py."""
     from ..analysis import AnalysisOptions, analyze_file
     from ..sources.merge import capture_set
     if dask and not is_scheduler_address(dask):
         # `--dask FILE ...`: argparse took the first file for the optional ADDRESS
         path, dask = [dask] + list(path), ""
+    opts = options or AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
     path = capture_set(path)
+    if len(path) == 1:
+        path = path[0]              # one file (or -): as before
     if dask is not None:            # --dask [ADDRESS]: "" is a LocalCluster
         from ..scale.dask_run import analyze_dask
-        if path == ["-"]:
+        if path == "-":
             raise UserError("--dask reads capture files, not standard input")
-        result = analyze_dask(path, dask or None, verify_checksum=verify_checksum)
+        result = analyze_dask(path if isinstance(path, list) else [path], dask or None,
+                              options=opts)
         return result, result.error
-    opts = options or AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
-    result = analyze_file(path, opts, keep=keep)
+    shards = 1
+    if keep is None:
+        from ..analysis.shard import default_shards
+        shards = default_shards(path) if workers is None else max(1, workers)
+    result = analyze_file(path, opts, keep=keep, shards=shards)
     return result, result.error
+
+
+def workers_argument(p) -> None:
+    """``--workers N`` of the commands whose analysis can be sharded."""
+    from .. import argtypes as A
+    p.add_argument("--workers", type=A.WORKERS, metavar="N",
+                   help="analyse in N processes, sharded by association (default: one per "
+                        "CPU, at most 4, for a file of 16 MiB or more, else 1; 0 or 1 = "
+                        "one process). The output is the same")
 
 
 def dump_json(obj) -> None:

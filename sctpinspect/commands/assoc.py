@@ -49,8 +49,9 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments, dask_argument
+    from ._analysis_common import common_arguments, dask_argument, workers_argument
     common_arguments(p)
+    workers_argument(p)
     dask_argument(p)
     p.add_argument("--json", action="store_true", help="print the associations as a JSON array")
 
@@ -58,8 +59,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..analysis.report import assoc_table
     from ._analysis_common import dump_json, run_analysis
-    result, err = run_analysis(args.file, dask=args.dask,
-                               verify_checksum=not args.no_checksum)
+    result, err = run_analysis(args.file, workers=args.workers, dask=args.dask)
     if result is not None:
         if args.json:
             dump_json([a.to_dict() for a in result.associations])

@@ -34,8 +34,9 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments, dask_argument
+    from ._analysis_common import common_arguments, dask_argument, workers_argument
     common_arguments(p)
+    workers_argument(p)
     dask_argument(p)
     p.add_argument("--assoc", type=A.INDEX, metavar="N",
                    help="only association N (the index `assoc` prints)")
@@ -45,8 +46,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..analysis.report import streams_table
     from ._analysis_common import dump_json, pick_assoc, run_analysis
-    result, err = run_analysis(args.file, dask=args.dask,
-                               verify_checksum=not args.no_checksum)
+    result, err = run_analysis(args.file, workers=args.workers, dask=args.dask)
     if result is not None:
         pick_assoc(result, args.assoc)
         rows = result.streams(args.assoc)

@@ -1,32 +1,32 @@
 """``--dask [ADDRESS]``: the association analysis of a trace as Dask tasks.
 
-What is distributed, precisely: the trace (one file or a set, merged by time
-as ``sources/merge.py`` does) is cut **by association**, not by file.  The
-Analyzer only ever relates packets with the same pair of ports (its tag table
-and its address lookup are keyed by ports, RFC 9260 associations never change
-ports), so every association -- with all its paths, restarts and its whole
-life across the files of a ring-buffer set -- falls into exactly one *shard*
-of the port pairs ``(low port * 65536 + high port) % shards``.  Each Dask task
-runs the one Pipeline over the whole trace (the files must be readable at the
-same paths on every worker: shared storage), decodes every frame and feeds
-only its shard's SCTP packets to its own Analyzer; it returns its
-associations, whole and final, in the merged trace's frame numbers.  The
-driver stitches them: the associations of all shards sorted by their first
-frame get the indexes one process gives (an association is created by its
-first packet, and one packet creates at most one), and the references
-between them (``restart_of``, ``restarted_in``) are renumbered.  Anything that
-needs the whole association (end states, restarts, stream gaps, TSN figures)
-was decided in one task that saw the whole association, so the output is
-byte for byte the one-process output (tests/test_dask.py).
+The cut is the one of ``--workers`` (:mod:`sctpinspect.analysis.shard`), with
+Dask tasks in place of forked processes: associations are independent and
+every packet of one carries the same port pair, so shard ``k`` of ``n``
+analyses exactly the frames whose sorted port pair hashes to ``k`` --
+every association whole, with all its paths and restarts and its whole life
+across the files of a ring-buffer set.  Each task is
+:func:`~sctpinspect.analysis.shard.run_shard` over the whole trace (one file
+or a set merged by time, ``sources/merge.py``; the files must be readable at
+the same paths on every worker: shared storage): it reads every record,
+peeks at the two port fields without decoding
+(:func:`~sctpinspect.decode.frame.sctp_ports`) and decodes and analyses only
+its own frames (frames whose ports need the full decoder -- IP fragments,
+tunnels -- are decoded by every task).  It returns its associations and
+messages, whole and final, in the trace's frame numbers.  The driver
+stitches them with the same merge as ``--workers``
+(:func:`~sctpinspect.analysis.shard._merge`: associations in order of their
+first frame, renumbered with their ``restart_of``/``restarted_in`` links;
+counts summed).  Whatever needs the whole association was decided by the one
+task that saw it all, so the output is the one-process output
+(tests/test_dask.py).  When a cap over all associations is reached (live
+associations, records), the merge is refused as for ``--workers`` and the
+driver analyses in one process.
 
-The decode is repeated by every task; what is divided is the analysis (on
-benchmarks/gen_capture.py traffic about 60 % of ``assoc``'s time, see
-docs/scale.md).  The memory caps of AnalysisOptions apply per task: output
-equals one process's when no cap is reached (a cap reached is reported as
-always).  Only ``assoc`` and ``streams`` take ``--dask``: ``messages`` and
-``diagnose`` keep capture-wide state (the delivery order of rows across
-associations, the checksum-offload heuristic over all senders, per-rule
-finding caps) that this cut does not merge exactly yet.
+Only ``assoc`` and ``streams`` take ``--dask`` (as ``--workers``): ``messages``
+and ``diagnose`` keep state across associations (the delivery order of rows
+across associations, the checksum-offload heuristic over all senders,
+per-rule finding caps) that this cut does not merge yet.
 """
 from __future__ import annotations
 
@@ -43,66 +43,45 @@ def require_dask():
         raise UserError("--dask needs dask.distributed: pip install .[scale]") from None
 
 
-def shard_of(pkt, shards: int) -> int:
-    a, b = pkt.sport or 0, pkt.dport or 0
-    if a > b:
-        a, b = b, a
-    return (a * 65536 + b) % shards
-
-
-def analyse_shard(paths, shard: int, shards: int, verify_checksum: bool = True) -> dict:
-    """One task: the associations of one shard of port pairs over the whole trace."""
-    from ..analysis.core import AnalysisOptions, Analyzer
+def analyse_shard(paths, k: int, n: int, options) -> tuple:
+    """One task: shard ``k`` of ``n`` of the trace ``paths``, as the parts
+    :func:`~sctpinspect.analysis.shard._merge` takes, plus the error's parts
+    (a CaptureFileError does not pickle: its arguments are not its ``args``)."""
+    from ..analysis.shard import run_shard
     from ..decode import DecodeOptions
-    from ..pipeline import Pipeline, open_records
-    an = Analyzer(AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False))
-    feed = an.feed
-
-    def analyse(pkt):
-        if pkt.sctp_offset >= 0 and shard_of(pkt, shards) == shard:
-            feed(pkt)
-
-    pipe = Pipeline(open_records(list(paths)), DecodeOptions(verify_checksum=verify_checksum),
-                    analyse=analyse)
-    error = None
-    try:
-        for _ in pipe:
-            pass
-    except CaptureFileError as e:      # exceptions with custom arguments do not pickle: parts
-        error = (e.path, e.offset, e.problem, e.exit_code)
-    return {"shard": shard, "associations": an.associations, "evicted": dict(an.evicted),
-            "frames": pipe.frames, "sctp_packets": an.sctp_packets, "error": error}
+    from ..pipeline import open_records
+    an, frames, error = run_shard(open_records(list(paths)), options, DecodeOptions(), k, n)
+    err = None if error is None else (error.path, error.offset, error.problem, error.exit_code)
+    return (an.associations, an.messages, dict(an.evicted), an.sctp_packets, frames,
+            error is not None), err
 
 
-def stitch(parts: list) -> tuple:
-    """Shard results -> (associations numbered as one process numbers them,
-    evicted, frames, sctp packets, the first CaptureFileError or None)."""
+def stitch(parts: list, options):
+    """Task results -> (merged Analyzer-like, frames, CaptureFileError or None),
+    or None when only one process gives the exact result (a cap was reached,
+    the tasks did not read the same records)."""
     from collections import Counter
-    pairs = [(a.first_frame, p["shard"], a) for p in parts for a in p["associations"]]
-    pairs.sort(key=lambda x: (x[0], x[1], x[2].index))
-    mapping = {}
-    for g, (_f, s, a) in enumerate(pairs):
-        mapping[(s, a.index)] = g
-    out = []
-    for g, (_f, s, a) in enumerate(pairs):
-        a.index = g
-        if a.restart_of is not None:
-            a.restart_of = mapping[(s, a.restart_of)]
-        if a.restarted_in is not None:
-            a.restarted_in = mapping[(s, a.restarted_in)]
-        out.append(a)
+    from ..analysis.core import Analyzer
+    from ..analysis.shard import _capped, _merge
+    parts = list(parts)
+    frames = parts[0][0][4]
+    damaged = parts[0][0][5]
+    if any(p[0][4] != frames or p[0][5] != damaged for p in parts):
+        return None
     evicted = Counter()
-    for p in parts:
-        evicted.update(p["evicted"])
-    frames = parts[0]["frames"] if parts else 0
-    sctp = sum(p["sctp_packets"] for p in parts)
+    nassoc = nmsg = 0
+    for (assocs, msgs, ev, _s, _f, _d), _e in parts:
+        evicted.update(ev)
+        nassoc += len(assocs)
+        nmsg += len(msgs)
+    if _capped(options, evicted, nassoc, nmsg):
+        return None
+    an = _merge(Analyzer(options), [p[0] for p in parts], evicted)
     error = None
-    for p in sorted(parts, key=lambda p: p["shard"]):
-        if p["error"] is not None:
-            path, offset, problem, code = p["error"]
-            error = CaptureFileError(path, offset, problem, code)
-            break
-    return out, dict(evicted), frames, sctp, error
+    if parts[0][1] is not None:
+        path, offset, problem, code = parts[0][1]
+        error = CaptureFileError(path, offset, problem, code)
+    return an, frames, error
 
 
 class _StderrBar:
@@ -142,9 +121,12 @@ def client_for(address: str | None, workers: int | None = None, processes: bool 
 
 
 def analyze_dask(paths, address: str | None = None, client=None, shards: int | None = None,
-                 verify_checksum: bool = True, progress: bool | None = None):
+                 options=None, progress: bool | None = None):
     """The AnalysisResult of one process, computed by Dask tasks (module docstring)."""
-    from ..analysis.api import AnalysisResult
+    from ..analysis.api import AnalysisResult, analyze_file
+    from ..analysis.core import AnalysisOptions
+    if options is None:
+        options = AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
     own = client is None
     if own:
         client = client_for(address)
@@ -152,10 +134,10 @@ def analyze_dask(paths, address: str | None = None, client=None, shards: int | N
         if shards is None:
             shards = max(1, sum(client.nthreads().values()))
         paths = [os.path.abspath(p) for p in paths]
-        futures = [client.submit(analyse_shard, paths, w, shards, verify_checksum,
-                                 key=f"sctpinspect-shard-{w}-of-{shards}-{abs(hash(tuple(paths)))}",
-                                 pure=False)
-                   for w in range(shards)]
+        tag = abs(hash((tuple(paths), shards)))
+        futures = [client.submit(analyse_shard, paths, k, shards, options,
+                                 key=f"sctpinspect-shard-{k}-of-{shards}-{tag}", pure=False)
+                   for k in range(shards)]
         if progress is None:
             progress = sys.stderr.isatty()
         if progress:
@@ -167,15 +149,12 @@ def analyze_dask(paths, address: str | None = None, client=None, shards: int | N
             client.close()
             if cluster is not None:
                 cluster.close()
-    assocs, evicted, frames, sctp, error = stitch(parts)
-    result = AnalysisResult.__new__(AnalysisResult)
-    result.analyzer = None
-    result.associations = assocs
-    result.messages = []
-    result.packets = {}
-    result.kept_packets = []
-    result.evicted = evicted
-    result.frames = frames
-    result.sctp_packets = sctp
+    merged = stitch(parts, options)
+    if merged is None:      # a cap over all associations: only one process is exact
+        print("sctpinspect: note: an analysis cap over all associations was reached; "
+              "analysed in one process", file=sys.stderr)
+        return analyze_file(paths if len(paths) > 1 else paths[0], options)
+    an, frames, error = merged
+    result = AnalysisResult(an, frames)
     result.error = error
     return result
