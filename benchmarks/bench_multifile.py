@@ -8,7 +8,8 @@ benchmarks/out/) into a ring-buffer-like set of ``--files`` files with
 
 * ``mergecap -w`` of the set, then ``assoc`` on the merged file (the way
   without point 3),
-* ``assoc`` over the set (sources/merge.py),
+* ``assoc`` over the set (sources/merge.py), in one process and with
+  ``--workers 2`` (analysis/shard.py),
 * ``assoc --dask`` over the set on a LocalCluster of 2 worker processes
   (cluster start included; the two outputs are compared),
 * ``export`` over the set.
@@ -63,18 +64,22 @@ def main() -> int:
         rows = []
         dt, rss = run(["mergecap", "-w", merged] + files)
         rows.append(("mergecap -w", dt, rss))
-        dt, rss = run(py + ["assoc", merged], os.path.join(tmp, "one.txt"))
-        rows.append(("assoc merged file", dt, rss))
+        dt, rss = run(py + ["assoc", "--workers", "1", merged], os.path.join(tmp, "one.txt"))
+        rows.append(("assoc merged file, 1 process", dt, rss))
         rows.append(("  mergecap + assoc", rows[0][1] + dt, max(rss, rows[0][2])))
-        dt, rss = run(py + ["assoc"] + files, os.path.join(tmp, "set.txt"))
-        rows.append((f"assoc {len(files)} files", dt, rss))
+        dt, rss = run(py + ["assoc", "--workers", "1"] + files, os.path.join(tmp, "set.txt"))
+        rows.append((f"assoc {len(files)} files, 1 process", dt, rss))
+        dt, rss = run(py + ["assoc", "--workers", "2"] + files, os.path.join(tmp, "w2.txt"))
+        rows.append((f"assoc {len(files)} files --workers 2", dt, rss))
         dt, rss = run(py + ["assoc", "--dask"] + files, os.path.join(tmp, "dask.txt"))
         rows.append((f"assoc --dask {len(files)} files", dt, rss))
         dt, rss = run(py + ["export", "-q", "--to", os.path.join(tmp, "x")] + files)
         rows.append((f"export {len(files)} files", dt, rss))
-        same = [open(os.path.join(tmp, f)).read() for f in ("one.txt", "set.txt", "dask.txt")]
+        same = [open(os.path.join(tmp, f)).read()
+                for f in ("one.txt", "set.txt", "w2.txt", "dask.txt")]
         print(f"{a.n} frames in {len(files)} files; outputs identical: "
-              f"{same[0] == same[1] == same[2]}; {os.cpu_count()} cores")
+              f"{all(x == same[0] for x in same)}; {os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.1f}")
         for name, dt, rss in rows:
             print(f"{name:28s} {dt:8.2f} s  {a.n / dt:10.0f} pkt/s  peak RSS {rss:7.1f} MiB")
     finally:

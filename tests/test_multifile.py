@@ -209,3 +209,13 @@ def test_export_again_replaces_the_partition(tmp_path):
     export(pieces[:2], str(tmp_path / "o"), name="t")
     parts = sorted(p.name for p in (tmp_path / "o" / "chunks" / "capture=t").iterdir())
     assert parts == ["part-0.parquet", "part-1.parquet"]
+
+
+def test_workers_over_a_set(tmp_path):
+    """`assoc --workers 2` (analysis/shard.py: forked shards) over the pieces."""
+    cap = Path(__file__).resolve().parents[1] / "captures" / "multihomed-failover.pcapng"
+    pieces = [str(p) for p in split(cap, tmp_path / "set")]
+    from sctpinspect.sources.merge import capture_set
+    merged = mergecap(capture_set(pieces), tmp_path / "merged.pcapng")
+    for cmd in (["assoc", "--json"], ["streams", "--json"]):
+        assert ours(cmd + ["--workers", "2"] + pieces) == ours(cmd + [str(merged)])
