@@ -156,37 +156,55 @@ class MergedRecords:
         heapq.heapify(heap)
         n = 0
         per_file = self.frames_per_file
-        push, pop, replace = heapq.heappush, heapq.heappop, heapq.heapreplace
+        finished = self.finished
+        push, pop = heapq.heappush, heapq.heappop
+        nxt_of = self._next
+        cur = None                       # the file being streamed (not in the heap)
         try:
             while heap:
-                ts, i, rec, it = heap[0]
-                i = -i
+                ts, negi, rec, it = pop(heap)
+                i = -negi
                 if rec is None:                      # open it now
                     it = open_capture(self.paths[i])
-                    rec = self._next(it)
+                    rec = nxt_of(it)
                     if rec is None:
-                        pop(heap)
-                        self.finished.append(i)
+                        finished.append(i)
                         continue
-                    replace(heap, (rec.ts_ns, -i, rec, it))
-                    continue
-                nxt = self._next(it)
-                if nxt is None:
-                    pop(heap)
-                    self.finished.append(i)
-                else:
-                    replace(heap, (nxt.ts_ns, -i, nxt, it))
-                n += 1
-                per_file[i] += 1
-                self.file_index = i
-                self.file_frame = rec.number
-                rec.number = n
-                yield rec
+                    if heap and (rec.ts_ns, negi) > heap[0][:2]:
+                        push(heap, (rec.ts_ns, negi, rec, it))   # not its first record after all
+                        continue
+                cur = it
+                # Stream this file while its records come before every other file's
+                # next one (a ring-buffer set: a whole file at a time, no heap work).
+                lim = heap[0] if heap else None
+                while True:
+                    nxt = nxt_of(it)
+                    n += 1
+                    per_file[i] += 1
+                    self.file_index = i
+                    self.file_frame = rec.number
+                    rec.number = n
+                    if nxt is None:
+                        finished.append(i)
+                        cur = None
+                        yield rec
+                        break
+                    t = nxt.ts_ns
+                    if lim is not None and (t > lim[0] or (t == lim[0] and negi > lim[1])):
+                        push(heap, (t, negi, nxt, it))
+                        cur = None
+                        yield rec
+                        break
+                    yield rec
+                    rec = nxt
         finally:
             for _ts, _i, _rec, it in heap:
                 close = getattr(it, "close", None)
                 if close is not None:
                     close()
+            close = getattr(cur, "close", None)
+            if close is not None:
+                close()
         if self.error is not None:
             raise self.error
 
