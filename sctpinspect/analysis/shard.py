@@ -63,8 +63,10 @@ def owner(sport: int, dport: int, n: int) -> int:
     return (sport * 65599 + dport) % n
 
 
-def run_shard(records, options, decode_options, k: int, n: int):
-    """Shard ``k`` of ``n``: (Analyzer, frames, CaptureFileError or None)."""
+def run_shard(records, options, decode_options, k: int, n: int, feed_with=None):
+    """Shard ``k`` of ``n``: (Analyzer, frames, CaptureFileError or None).
+    ``feed_with(analyzer)`` returns what is fed each packet of the shard in
+    place of ``analyzer.feed`` (scale/dask_run.py: a message collector on it)."""
     from ..decode import Decoder
     from ..decode.frame import sctp_ports
     from ..errors import CaptureFileError
@@ -73,7 +75,7 @@ def run_shard(records, options, decode_options, k: int, n: int):
     dec = Decoder(decode_options)
     impl = dec._impl
     decode = impl.decode
-    feed = an.feed
+    feed = an.feed if feed_with is None else feed_with(an)
     frames = 0
     error = None
     try:

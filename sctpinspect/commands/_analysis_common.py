@@ -16,9 +16,7 @@ def run_analysis(path, keep=None, options=None, workers=None, dask=None):
     ``--dask`` ADDRESS ("" for a LocalCluster), sctpinspect/scale/dask_run.py."""
     from ..analysis import AnalysisOptions, analyze_file
     from ..sources.merge import capture_set
-    if dask and not is_scheduler_address(dask):
-        # `--dask FILE ...`: argparse took the first file for the optional ADDRESS
-        path, dask = [dask] + list(path), ""
+    path, dask = dask_files(path, dask)
     opts = options or AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
     path = capture_set(path)
     if len(path) == 1:
@@ -83,6 +81,14 @@ def common_arguments(p, many: bool = True) -> None:
         p.add_argument("file", metavar="FILE", help="pcap or pcapng file, or - for standard input")
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c (has no effect on the analysis itself)")
+
+
+def dask_files(files, dask):
+    """(FILE arguments, --dask value): `--dask FILE ...` made argparse take the
+    first file for the optional ADDRESS; give it back."""
+    if dask and not is_scheduler_address(dask):
+        return [dask] + ([files] if isinstance(files, str) else list(files)), ""
+    return files, dask
 
 
 def is_scheduler_address(text: str) -> bool:

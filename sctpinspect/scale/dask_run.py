@@ -127,28 +127,7 @@ def analyze_dask(paths, address: str | None = None, client=None, shards: int | N
     from ..analysis.core import AnalysisOptions
     if options is None:
         options = AnalysisOptions(keep_packets=False, annotate=False, keep_messages=False)
-    own = client is None
-    if own:
-        client = client_for(address)
-    try:
-        if shards is None:
-            shards = max(1, sum(client.nthreads().values()))
-        paths = [os.path.abspath(p) for p in paths]
-        tag = abs(hash((tuple(paths), shards)))
-        futures = [client.submit(analyse_shard, paths, k, shards, options,
-                                 key=f"sctpinspect-shard-{k}-of-{shards}-{tag}", pure=False)
-                   for k in range(shards)]
-        if progress is None:
-            progress = sys.stderr.isatty()
-        if progress:
-            _StderrBar(futures)
-        parts = client.gather(futures)
-    finally:
-        if own:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    parts = _run(analyse_shard, paths, address, client, shards, progress, options)
     merged = stitch(parts, options)
     if merged is None:      # a cap over all associations: only one process is exact
         print("sctpinspect: note: an analysis cap over all associations was reached; "
@@ -158,3 +137,138 @@ def analyze_dask(paths, address: str | None = None, client=None, shards: int | N
     result = AnalysisResult(an, frames)
     result.error = error
     return result
+
+
+# ------------------------------------------------------------------ messages
+def _keyed_collector(analyzer):
+    """A MessageCollector whose rows carry the key that orders them as one
+    process emits them, whichever shard made them:
+
+    * rows emitted while a packet is fed: ``(0, frame, n)`` -- a frame's
+      packet belongs to one shard, so rows of one frame never come from two;
+    * at the end, the incomplete messages of each association, in association
+      order: ``(1, first frame of the association, n)`` (first frames order
+      the associations, as the merge numbers them);
+    * then the rows still waiting in each stream, streams in the order they
+      were made: ``(2, the key current when the stream was made, n)``;
+
+    ``n`` counts the shard's rows, so a shard's own order is kept."""
+    from ..analysis.messages import MessageCollector
+
+    class Keyed(MessageCollector):
+        def __init__(self, an):
+            self.rows = []
+            self._n = 0
+            self._now = (0, 0)
+            self._made = {}            # id(_Stream) -> key when it was made
+            self._phase = 0
+            self._placing = False
+            super().__init__(an, self._take)
+
+        def _take(self, row):
+            self._n += 1
+            self.rows.append((self._now + (self._n,), row))
+
+        def feed(self, pkt):
+            self._now = (0, pkt.record.number)
+            return super().feed(pkt)
+
+        def _stream(self, row):
+            new = self._key(row) not in self.streams
+            st = super()._stream(row)
+            if new:
+                self._made[id(st)] = self._now + (self._n,)
+            return st
+
+        def _place(self, row):
+            if self._phase:
+                self._now = (1, self.analyzer.associations[row.assoc].first_frame)
+                self._placing = True
+                try:
+                    return super()._place(row)
+                finally:
+                    self._placing = False
+            return super()._place(row)
+
+        def _gap(self, st):
+            if self._phase and not self._placing:      # the end: streams in order made
+                self._now = (2,) + self._made[id(st)]
+            return super()._gap(st)
+
+        def finish(self):
+            self._phase = 1
+            return super().finish()
+
+    return Keyed(analyzer)
+
+
+def messages_shard(paths, k: int, n: int, options) -> tuple:
+    """One task of ``messages --dask``: :func:`analyse_shard`'s parts, plus the
+    shard's message rows with their order keys and the collector's caps."""
+    from ..analysis.shard import run_shard
+    from ..decode import DecodeOptions
+    from ..pipeline import open_records
+    holder = {}
+
+    def feed_with(an):
+        holder["col"] = col = _keyed_collector(an)
+        return col.feed
+
+    an, frames, error = run_shard(open_records(list(paths)), options, DecodeOptions(), k, n,
+                                  feed_with)
+    col = holder["col"]
+    col.finish()
+    err = None if error is None else (error.path, error.offset, error.problem, error.exit_code)
+    return ((an.associations, an.messages, dict(an.evicted), an.sctp_packets, frames,
+             error is not None), err, col.rows, dict(col.evicted))
+
+
+def messages_dask(paths, address: str | None = None, client=None, shards: int | None = None,
+                  progress: bool | None = None):
+    """``messages --dask``: (rows in the order one process prints them, with
+    association indexes renumbered; the merged Analyzer-like; the
+    CaptureFileError or None), or None when only one process is exact."""
+    from ..analysis.core import AnalysisOptions
+    options = AnalysisOptions(annotate=False, keep_messages=False)
+    parts = _run(messages_shard, paths, address, client, shards, progress, options)
+    olds = [[(a, a.index) for a in p[0][0]] for p in parts]
+    merged = stitch([p[:2] for p in parts], options)
+    if merged is None:
+        return None
+    an, _frames, error = merged
+    index = {(s, old): a.index for s, lst in enumerate(olds) for a, old in lst}
+    keyed = []
+    for s, p in enumerate(parts):
+        for key, row in p[2]:
+            row.assoc = index[(s, row.assoc)]
+            keyed.append((key, s, row))
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    for p in parts:
+        an.evicted.update(p[3])              # a Counter
+    return [row for _k, _s, row in keyed], an, error
+
+
+def _run(task, paths, address, client, shards, progress, options) -> list:
+    own = client is None
+    if own:
+        client = client_for(address)
+    try:
+        if shards is None:
+            shards = max(1, sum(client.nthreads().values()))
+        paths = [os.path.abspath(p) for p in paths]
+        tag = abs(hash((task.__name__, tuple(paths), shards)))
+        futures = [client.submit(task, paths, k, shards, options,
+                                 key=f"sctpinspect-{task.__name__}-{k}-of-{shards}-{tag}",
+                                 pure=False)
+                   for k in range(shards)]
+        if progress is None:
+            progress = sys.stderr.isatty()
+        if progress:
+            _StderrBar(futures)
+        return client.gather(futures)
+    finally:
+        if own:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
