@@ -27,7 +27,8 @@ incomplete messages have no such frame and are listed only without -Y.
 
 Several files, or a directory of them, are one trace (merged by time as
 mergecap does, docs/scale.md): messages reassemble across the files of a
-ring-buffer set.
+ring-buffer set.  --dask [ADDRESS] lists them from Dask tasks, one per shard
+of associations, in the same order (not with -Y, --export or --follow).
 
 Examples:
   sctpinspect messages trace.pcap
