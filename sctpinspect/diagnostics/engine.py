@@ -69,7 +69,7 @@ class Finding:
     """One diagnosis: a rule that fired, where, and the frames that prove it."""
 
     __slots__ = ("rule", "severity", "rfc", "association", "assoc_label", "frames", "count",
-                 "message", "hint", "key", "first_ts", "extra", "max_frames")
+                 "message", "hint", "key", "first_ts", "extra", "max_frames", "by")
 
     def __init__(self, rule_id: str, association, assoc_label: str, message: str, key=None,
                  severity: str | None = None, max_frames: int = 50):
@@ -87,6 +87,7 @@ class Finding:
         self.first_ts = None
         self.extra: dict = {}
         self.max_frames = max_frames
+        self.by = None              # the endpoint that sent the ABORT (abort rules)
 
     def add_frame(self, frame: int) -> None:
         if frame in self.frames[-4:]:
@@ -186,11 +187,37 @@ def _causes(chunk) -> list:
     return list(v[0])
 
 
+# causes whose information is text people quote in their reports: the reason of a
+# User Initiated Abort (RFC 9260 3.3.10.12), the additional information of a Protocol
+# Violation (3.3.10.13)
+TEXT_CAUSES = (12, 13)
+MAX_REASON = 200
+
+
+def cause_reason(c) -> str | None:
+    """The quoted text of a User Initiated Abort / Protocol Violation cause, escaped
+    (non-printable bytes as \\xNN, trailing NULs dropped, at most MAX_REASON chars)."""
+    if c[0] not in TEXT_CAUSES or not isinstance(c[1], (bytes, bytearray)):
+        return None
+    raw = bytes(c[1]).rstrip(b"\0")
+    if not raw:
+        return None
+    s = "".join(chr(b) if 32 <= b < 127 and b != 0x5C else f"\\x{b:02x}" for b in raw[:MAX_REASON])
+    if len(raw) > MAX_REASON:
+        s += "..."
+    return s
+
+
 def _cause_text(c) -> str:
     if c[2]:
-        return c[2]
-    from ..decode.sctp.names import CAUSE_NAMES
-    return CAUSE_NAMES.get(c[0], f"cause {c[0]}")
+        text = c[2]
+    else:
+        from ..decode.sctp.names import CAUSE_NAMES
+        text = CAUSE_NAMES.get(c[0], f"cause {c[0]}")
+    reason = cause_reason(c)
+    if reason is not None:
+        text += f' "{reason}"'
+    return text
 
 
 class Diagnoser:
