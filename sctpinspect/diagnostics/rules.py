@@ -372,7 +372,7 @@ CAUSED_BY = {
                     "checksum-bad"),
     "retransmission": _after("one-sided-checksum", "pmtu-blackhole", "rwnd-deadlock",
                              "vtag-mismatch", "checksum-bad", "zero-window")
-    + _any("icmp-unreachable"),
+    + _any("icmp-unreachable") + _after("stall"),
     "duplicate-tsn": _after("retransmission"),
     "path-failover": _after("secondary-path-abort", "pmtu-blackhole", "heartbeat-ack-address",
                             "heartbeat-unanswered", "retransmission"),
@@ -383,7 +383,9 @@ CAUSED_BY = {
     "checksum-zero": _after("zero-checksum-unrequested"),
     "cause-stale-cookie": [("stale-cookie", "same")],
     "restart": _after("init-after-established"),
-    "abort": _after("one-sided-checksum", "pmtu-blackhole", "rwnd-deadlock",
+    "abort-after-init-ack": _after("stream-limit"),
+    "abort": [("abort-after-init-ack", "same"), ("secondary-path-abort", "same")] + _after(
+                    "one-sided-checksum", "pmtu-blackhole", "rwnd-deadlock",
                     "forward-tsn-partial", "secondary-path-abort", "init-after-established",
                     "stall", "retransmission", "zero-window", "heartbeat-unanswered"),
     "data-invalid-stream": _after("stream-limit"),
