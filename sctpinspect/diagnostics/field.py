@@ -78,7 +78,7 @@ class FieldChecks:
         self.flows: dict = {}
         self.cookies: dict = {}
         self.evicted = {"heartbeat addresses": 0, "fragment flags": 0, "retransmitted TSNs": 0,
-                        "state cookies": 0}
+                        "state cookies": 0, "data packet sizes": 0, "secondary addresses": 0}
 
     def flow(self, assoc) -> _Flow:
         f = self.flows.get(assoc.index)
@@ -114,6 +114,8 @@ class FieldChecks:
                 fl = self.flow(assoc)
                 if pkt.dst in fl.secondary or len(fl.secondary) < MAX_SECONDARY:
                     fl.secondary[pkt.dst] = (pkt.number, what)
+                else:
+                    self.evicted["secondary addresses"] += 1
 
     def _zero_checksum(self, pkt, assoc, st, sender, new) -> None:
         # only a sender that itself announced Zero Checksum Acceptable knows RFC 9653: zeros
@@ -159,6 +161,7 @@ class FieldChecks:
         if last is not None:
             if len(d.sizes) >= MAX_SIZES:
                 del d.sizes[0]
+                self.evicted["data packet sizes"] += 1
             d.sizes.append((last, size))
         info = pkt.analysis
         for _k, tsn, first, _delay in info.get("retransmitted", ()) if info else ():
@@ -476,6 +479,11 @@ class FieldChecks:
             if any(ck.get(addr, (0, 0))[1] for addr in a.ep[x].addresses[:MAX_SECONDARY]):
                 continue    # that side also sends good ones: corruption, not a rewrite
             ogood = sum(ck.get(addr, (0, 0))[1] for addr in a.ep[1 - x].addresses[:MAX_SECONDARY])
+            # answered at all (INIT ACK, COOKIE ACK, a SACK of its DATA): the peer got them,
+            # so they were only bad in the capture (offload on the capturing host)
+            if (st.init_side == x and st.init_acked) or (st.echo_side == x and st.cookie_acked) \
+                    or a.dirs[x].sacks:
+                continue
             again = []
             if st.init_side == x and len(st.inits) > 1:
                 again.append(f"INIT sent {len(st.inits)} times")
