@@ -448,3 +448,27 @@ def test_link_respects_time_and_data_sender(tmp_path):
 def test_no_field_rule_on_the_plain_scenarios(tmp_path, name):
     r = diagnose_file(str(mk.write(str(tmp_path / f"{name}.pcap"), mk.SCENARIOS[name]())))
     assert not (r.rules() & FIELD_RULES)
+
+
+def test_cli_set_overrides_a_threshold(tmp_path):
+    _, path = run_scenario(tmp_path, stall)
+    assert "ERROR stall" in run_cli(path).stdout
+    p = run_cli("--set", "stall.rtos=10", "--json", path)
+    assert p.returncode == 3 and "stall" not in {o["rule"] for o in json.loads(p.stdout)}
+    p = run_cli("--set", "stall.rots=10", path)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "stall.rots" in p.stderr
+    p = run_cli("--set", "stall.rtos", path)
+    assert p.returncode == 2 and "NAME=VALUE" in p.stderr
+    assert "stall.rtos = 3" in run_cli("--rules").stdout
+
+
+def test_tui_diagnostics_view_shows_the_verdict(tmp_path):
+    from sctpinspect.tui.views import diagnostics_text
+    _, path = run_scenario(tmp_path, rwnd_deadlock)
+
+    class Store:
+        pass
+    store = Store()
+    store.path = path
+    ok, text = diagnostics_text(store)
+    assert ok and "  verdict: ABORT by 10.0.0.1:5000" in text

@@ -34,7 +34,7 @@ class _Dir:
     """One data sender's view for the hang rules."""
 
     __slots__ = ("cum", "since_ts", "since_frame", "answers", "stall", "probes", "zw_frame",
-                 "frags", "retx", "sizes", "max_ok", "deadlock")
+                 "frags", "retx", "sizes", "max_ok", "deadlock", "frags_lost")
 
     def __init__(self):
         self.cum = None            # last cumulative TSN ack of the peer
@@ -49,6 +49,7 @@ class _Dir:
         self.sizes = []            # (last tsn of a DATA packet, its size), oldest first
         self.max_ok = 0            # largest packet of this sender the peer acknowledged
         self.deadlock = None
+        self.frags_lost = False    # the fragment window dropped its oldest entries
 
 
 class _Flow:
@@ -77,8 +78,11 @@ class FieldChecks:
         self.th = th
         self.flows: dict = {}
         self.cookies: dict = {}
-        self.evicted = {"heartbeat addresses": 0, "fragment flags": 0, "retransmitted TSNs": 0,
-                        "state cookies": 0, "data packet sizes": 0, "secondary addresses": 0}
+        # what a cap dropped and a rule then could not judge (analysis-capped reports it);
+        # the windows of recent fragments, retransmissions and packet sizes slide, and
+        # only count when a FORWARD TSN falls behind the fragment window
+        self.evicted = {"heartbeat addresses": 0, "fragment flags": 0, "state cookies": 0,
+                        "secondary addresses": 0}
 
     def flow(self, assoc) -> _Flow:
         f = self.flows.get(assoc.index)
@@ -141,7 +145,7 @@ class FieldChecks:
             frags = d.frags
             if len(frags) >= MAX_FRAGS:
                 del frags[next(iter(frags))]
-                self.evicted["fragment flags"] += 1
+                d.frags_lost = True
             frags[tsn] = chunk.flags
         zw = assoc.dirs[sender].zero_window_since
         if zw is not None:
@@ -161,7 +165,6 @@ class FieldChecks:
         if last is not None:
             if len(d.sizes) >= MAX_SIZES:
                 del d.sizes[0]
-                self.evicted["data packet sizes"] += 1
             d.sizes.append((last, size))
         info = pkt.analysis
         for _k, tsn, first, _delay in info.get("retransmitted", ()) if info else ():
@@ -171,7 +174,6 @@ class FieldChecks:
             if r is None:
                 if len(d.retx) >= MAX_RETX:
                     del d.retx[next(iter(d.retx))]
-                    self.evicted["retransmitted TSNs"] += 1
                 r = d.retx[tsn] = [1, size, size, [first]]
             r[0] += 1
             r[1] = min(r[1], size)
@@ -218,6 +220,12 @@ class FieldChecks:
                 i += 1
             if i:
                 del sizes[:i]
+            for box in (d.frags, d.retx):     # acknowledged: nothing left to judge
+                while box:
+                    t = next(iter(box))
+                    if lt(cum, t):
+                        break
+                    del box[t]
         else:
             d.answers += 1
             self._stall(pkt, assoc, ds, d, new)
@@ -319,6 +327,9 @@ class FieldChecks:
             return
         new_cum = v[0]
         here, nxt = d.frags.get(new_cum), d.frags.get((new_cum + 1) & MASK32)
+        if here is None and nxt is None and d.frags_lost and lt(new_cum, next(iter(d.frags))):
+            self.evicted["fragment flags"] += 1     # behind the window: not judged
+            return
         if here is not None and not here & 1:
             why = f"TSN {new_cum} is a fragment without the E bit: the message goes on after it"
         elif nxt is not None and not nxt & 2:
