@@ -19,15 +19,16 @@ _DATA_SIDE = {
     "retransmission": lambda k: k, "duplicate-tsn": lambda k: k,
     "zero-window": lambda k: 1 - k if isinstance(k, int) else None,
     "rwnd-deadlock": lambda k: k, "stall": lambda k: k, "pmtu-blackhole": lambda k: k,
+    "path-failover": lambda k: k[0] if isinstance(k, tuple) and k else None,
 }
 _ORDER = {"error": 0, "warn": 1, "info": 2}
 
 
 def _side(f):
     fn = _DATA_SIDE.get(f.rule)
-    if fn is None or not isinstance(f.key, int):
+    if fn is None or f.key is None:
         return None
-    return fn(f.key)
+    return fn(f.key) if isinstance(f.key, (int, tuple)) else None
 
 
 def _span(f) -> tuple:

@@ -374,10 +374,11 @@ CAUSED_BY = {
                              "vtag-mismatch", "checksum-bad", "zero-window")
     + _any("icmp-unreachable") + _after("stall"),
     "duplicate-tsn": _after("retransmission"),
-    "path-failover": _after("secondary-path-abort", "pmtu-blackhole", "heartbeat-ack-address",
-                            "heartbeat-unanswered", "retransmission"),
+    "path-failover": _after("secondary-path-abort", "pmtu-blackhole", "retransmission",
+                            "heartbeat-ack-address", "heartbeat-unanswered"),
     "heartbeat-unanswered": _after("one-sided-checksum", "checksum-bad") + _any("icmp-unreachable"),
-    "init-unanswered": _after("one-sided-checksum", "checksum-bad") + _any("icmp-unreachable"),
+    "init-unanswered": _after("one-sided-checksum", "checksum-bad") + _any("icmp-unreachable")
+    + [("vtag-init-nonzero", "same")],
     "cookie-unanswered": _after("cookie-echo-ignored", "one-sided-checksum", "checksum-bad"),
     "checksum-bad": _after("one-sided-checksum"),
     "checksum-zero": _after("zero-checksum-unrequested"),
