@@ -47,8 +47,8 @@ class DiagnosisResult:
     def to_json(self) -> list:
         """The findings root cause first (per association, as ``text()`` orders them); each
         has an ``id`` (its position in this list), ``caused_by`` (the id of the finding
-        that explains it, or null) and ``depth``; the first finding of an association with
-        anything above info carries its ``verdict``."""
+        that explains it, or null), ``depth`` and ``verdict``: the association's verdict line on
+        its first finding when it has anything above info, null elsewhere."""
         out = []
         ids = {}
         for k, ordered, verdict in _association_chains(self.findings):
@@ -58,8 +58,7 @@ class DiagnosisResult:
                 ids[id(f)] = d["id"] = len(out)
                 d["caused_by"] = ids.get(id(cause)) if cause is not None else None
                 d["depth"] = depth
-                if first and verdict:
-                    d["verdict"] = verdict
+                d["verdict"] = verdict if first and verdict else None
                 first = False
                 out.append(d)
         return out
