@@ -136,8 +136,9 @@ class FieldChecks:
 
     def data(self, pkt, assoc, sender, chunk) -> None:
         v = chunk.v
-        if v is None:
-            return
+        zw = assoc.dirs[sender].zero_window_since
+        if v is None or (chunk.flags & 3 == 3 and zw is None):
+            return      # the common case: a whole message, the window open
         fl = self.flow(assoc)
         d = fl.dir(sender)
         tsn = v[0]
@@ -147,7 +148,6 @@ class FieldChecks:
                 del frags[next(iter(frags))]
                 d.frags_lost = True
             frags[tsn] = chunk.flags
-        zw = assoc.dirs[sender].zero_window_since
         if zw is not None:
             if d.zw_frame != zw[0]:
                 d.zw_frame, d.probes = zw[0], 0
