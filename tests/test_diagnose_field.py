@@ -472,3 +472,33 @@ def test_tui_diagnostics_view_shows_the_verdict(tmp_path):
     store.path = path
     ok, text = diagnostics_text(store)
     assert ok and "  verdict: ABORT by 10.0.0.1:5000" in text
+
+
+def test_timeline_says_when(tmp_path):
+    _, path = run_scenario(tmp_path, rwnd_deadlock)
+    p = run_cli("--timeline", path)
+    assert p.returncode == 4, p.stderr
+    tl = p.stdout[p.stdout.index("  timeline:"):].splitlines()[1:]
+    tl = [ln.split(None, 2) for ln in tl if ln.startswith("    ")]
+    times = [float(x[0].lstrip("+")) for x in tl]
+    assert times == sorted(times) and times[0] == 0.0
+    text = [x[2] for x in tl]
+    # the handshake, the window closing at frame 6 (+0.05 s), the RTO backoff of TSN 2
+    # (frames 9 and 11, 2.01 and 6.02 s after its first transmission), the ABORT
+    assert "frame 1       endpoint 1 CLOSED -> COOKIE-WAIT (send INIT)" in text
+    assert "frame 6       10.0.0.2:6000 closes its window (a_rwnd 0)" in text
+    assert any(t.startswith("frame 9 ") and "TSN 2 for the 2nd time, 2.010 s" in t for t in text)
+    assert any(t.startswith("frame 11 ") and "TSN 2 for the 3rd time, 6.020 s" in t for t in text)
+    assert text[-1] == "error abort certain (its frames from 13)"
+    assert "timeline:" not in run_cli(path).stdout
+    p = run_cli("--timeline", "--json", path)
+    assert p.returncode == 2 and "--timeline" in p.stderr
+
+
+def test_timeline_window_reopens(tmp_path):
+    c = mk.Conv().handshake()
+    c.a(mk.data(1)).b(mk.sack(1, a_rwnd=0)).b(mk.sack(1, a_rwnd=4096), dt=2.0)
+    r = diagnose_file(str(mk.write(str(tmp_path / "zw.pcap"), c.out)))
+    text = r.text(timeline=True)
+    assert "frame 6       10.0.0.2:6000 closes its window (a_rwnd 0)" in text
+    assert "frame 7       10.0.0.2:6000 opens its window again (a_rwnd 4096)" in text

@@ -35,6 +35,9 @@ once per association and subject, with a count ("x12").
                        == "abort"' (findings certain only at end of capture,
                        like init-unanswered, have no rule field in packets)
   --min-severity LEVEL only findings at LEVEL or worse (info, warn, error)
+  --timeline           after each association's findings, its timeline: state
+                       changes, window events, RTO backoffs, path changes and
+                       the first frame of each finding, with times
   --set NAME=VALUE     override a rule threshold (repeatable), e.g.
                        --set stall.rtos=5 (see --rules for the names)
   --rules              print the rule catalogue and exit
@@ -63,6 +66,8 @@ def add_arguments(p) -> None:
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c (the checksum rules then stay silent)")
     p.add_argument("--rules", action="store_true", help="list the rule catalogue and exit")
+    p.add_argument("--timeline", action="store_true",
+                   help="print each association's timeline after its findings (text output)")
     p.add_argument("--set", dest="thresholds", action="append", default=[], metavar="NAME=VALUE",
                    help="override a rule threshold, e.g. --set stall.rtos=5 (repeatable)")
 
@@ -93,6 +98,8 @@ def run(args) -> int:
     from ..diagnostics import diagnose_packets
     from ..pipeline import check_readable, compile_display_filter
 
+    if args.timeline and args.json:
+        raise UserError("--timeline is for the text report, not --json")
     check_readable(args.file)
     predicate = compile_display_filter(args.display_filter)
     opts = DecodeOptions(verify_checksum=not args.no_checksum)
@@ -129,7 +136,7 @@ def run(args) -> int:
         json.dump(result.to_json(), sys.stdout, indent=1, default=_default)
         sys.stdout.write("\n")
     else:
-        print(result.text())
+        print(result.text(timeline=args.timeline))
     sys.stdout.flush()
     if err is not None:
         raise err

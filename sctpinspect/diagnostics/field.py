@@ -23,6 +23,7 @@ MAX_RETX = 256         # retransmitted TSNs followed per direction (pmtu-blackho
 MAX_SIZES = 512        # DATA packet sizes waiting for their ack per direction
 MAX_SECONDARY = 16     # secondary destination addresses followed per association
 MAX_COOKIES = 65536    # State Cookie digests remembered capture-wide (static-cookie)
+MAX_EVENTS = 64        # timeline events (window, RTO backoff) kept per association
 
 
 def lt(a: int, b: int) -> bool:
@@ -34,7 +35,7 @@ class _Dir:
     """One data sender's view for the hang rules."""
 
     __slots__ = ("cum", "since_ts", "since_frame", "answers", "stall", "probes", "zw_frame",
-                 "frags", "retx", "sizes", "max_ok", "deadlock", "frags_lost")
+                 "frags", "retx", "sizes", "max_ok", "deadlock", "frags_lost", "zw_open")
 
     def __init__(self):
         self.cum = None            # last cumulative TSN ack of the peer
@@ -50,11 +51,12 @@ class _Dir:
         self.max_ok = 0            # largest packet of this sender the peer acknowledged
         self.deadlock = None
         self.frags_lost = False    # the fragment window dropped its oldest entries
+        self.zw_open = None        # frame of the zero-window episode under way (timeline)
 
 
 class _Flow:
     __slots__ = ("dirs", "hbs", "secondary", "ck", "init_tag", "init_ack_ts",
-                 "cookie_ack_how")
+                 "cookie_ack_how", "events", "events_dropped")
 
     def __init__(self):
         self.dirs = [None, None]
@@ -64,6 +66,14 @@ class _Flow:
         self.init_tag = None
         self.init_ack_ts = None
         self.cookie_ack_how = None
+        self.events = []           # (ts, frame, text) for diagnose --timeline
+        self.events_dropped = 0
+
+    def event(self, ts, frame, text) -> None:
+        if len(self.events) < MAX_EVENTS:
+            self.events.append((ts, frame, text))
+        else:
+            self.events_dropped += 1
 
     def dir(self, side: int) -> _Dir:
         d = self.dirs[side]
@@ -167,9 +177,12 @@ class FieldChecks:
                 del d.sizes[0]
             d.sizes.append((last, size))
         info = pkt.analysis
-        for _k, tsn, first, _delay in info.get("retransmitted", ()) if info else ():
+        for _k, tsn, first, delay in info.get("retransmitted", ()) if info else ():
             if first is None:
                 continue
+            n = d.retx[tsn][0] + 1 if tsn in d.retx else 2
+            fl.event(pkt.ts, pkt.number, f"{_label(assoc, sender)} sends TSN {tsn} for the "
+                                         f"{_nth(n)} time, {delay:.3f} s after the first")
             r = d.retx.get(tsn)
             if r is None:
                 if len(d.retx) >= MAX_RETX:
@@ -230,8 +243,16 @@ class FieldChecks:
             d.answers += 1
             self._stall(pkt, assoc, ds, d, new)
         zw = assoc.dirs[ds].zero_window_since
+        info = pkt.analysis
+        if info and info.get("zero_window"):
+            fl.event(ts, pkt.number, f"{_label(assoc, sender)} closes its window (a_rwnd 0)")
         if rwnd == 0 and zw is not None:
             self._deadlock(pkt, assoc, ds, d, zw, pkt.ts, new)
+            d.zw_open = zw[0]
+        elif d.zw_open is not None:
+            fl.event(ts, pkt.number, f"{_label(assoc, sender)} opens its window again "
+                                     f"(a_rwnd {rwnd})")
+            d.zw_open = None
 
     def _outstanding(self, assoc, ds, d) -> int:
         hi = assoc.dirs[ds].highest_tsn
@@ -512,6 +533,10 @@ class FieldChecks:
                              frames=[first])
             f.extra["summary"] = (f"the packets from {_label(a, x)} reach the peer with a "
                                   f"wrong CRC32c ({bad} of them, unanswered)")
+
+
+def _nth(n: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
 def _label(assoc, side: int) -> str:

@@ -67,8 +67,16 @@ class DiagnosisResult:
         """association index -> verdict line (associations with something above info)."""
         return {k: v for k, _, v in _association_chains(self.findings) if k is not None and v}
 
-    def text(self) -> str:
-        return format_findings(self.findings, self.associations, self.frames)
+    def text(self, timeline: bool = False) -> str:
+        """The report; with ``timeline``, each association's timeline after its findings."""
+        tl = None
+        if timeline:
+            from .timeline import timeline_lines
+            flows = self.diagnoser.field.flows
+
+            def tl(k, fs):
+                return timeline_lines(self.associations[k], flows.get(k), fs)
+        return format_findings(self.findings, self.associations, self.frames, tl)
 
     def rules(self) -> set:
         return {f.rule for f in self.findings}
@@ -99,7 +107,8 @@ def _association_chains(findings: list) -> list:
     return out
 
 
-def format_findings(findings: list, associations=(), frames: int | None = None) -> str:
+def format_findings(findings: list, associations=(), frames: int | None = None,
+                    timeline=None) -> str:
     """Findings grouped by association (capture-wide ones last); in each, a verdict line
     (the root cause of the worst chain), then the chains root cause first, each effect
     indented under the finding that explains it."""
@@ -130,6 +139,8 @@ def format_findings(findings: list, associations=(), frames: int | None = None) 
             if f.frames:
                 out.append(f"{ind}frames: {_frames_text(f.frames, f.count)}")
             out.append(f"{ind}next: {f.hint}")
+        if timeline is not None and k is not None and k < len(associations):
+            out.extend(timeline(k, [f for f, _, _ in ordered]))
         out.append("")
     if not findings:
         out.append("no findings" + (f" ({frames} frames checked)" if frames is not None else ""))
