@@ -10,7 +10,6 @@ The rules, their RFC sections and thresholds are rows in :mod:`.rules`.
 """
 from __future__ import annotations
 
-from .rules import ERROR, WARN
 
 DATA, INIT, INIT_ACK, SACK, HEARTBEAT, HEARTBEAT_ACK, ABORT = 0, 1, 2, 3, 4, 5, 6
 FORWARD_TSN = 192
