@@ -105,6 +105,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "this one (default: one per CPU, at most 4, for a file of 16 MiB or "
                         "more on a machine with 2 or more CPUs, else 0; 0 = never). Only the plain summary with the "
                         "default time column uses them; the output is the same")
+    p.add_argument("-q", dest="quiet", action="store_true",
+                   help="print no packets (with -z: only the statistics), as tshark -q")
+    p.add_argument("-z", dest="stats", action="append", metavar="STAT",
+                   help="with -q: print a statistic in tshark's layout: sctp,stat, conv,sctp, "
+                        "endpoints,sctp, expert, each with an optional ,FILTER (repeatable; "
+                        "see `sctpinspect stats` for one row per association)")
     p.add_argument("--no-progress", action="store_true",
                    help="never show the progress bar (it appears only for long reads, "
                         "on a terminal, when stdout is redirected)")
@@ -142,6 +148,9 @@ def run(args) -> int:
     elif args.fields or args.field_options:
         raise UserError("-e and -E need -T fields")
     options = _decode_options(args)
+    if args.quiet or args.stats:
+        from .stats import run_read_taps
+        return run_read_taps(args, options)
     from ..payload import needs_payload, payload_hook
     decode_as = None
     if args.decode_as:
