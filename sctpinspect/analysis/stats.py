@@ -268,6 +268,14 @@ def format_size(n: int) -> str:
     return f"{n} bytes"
 
 
+def _sec(ns: int) -> float:
+    """nstime_to_sec(): seconds + nanoseconds / 1e9 in double, as tshark rounds them."""
+    secs, nsecs = divmod(ns, 1_000_000_000)
+    if secs < 0 and nsecs:          # nstime keeps seconds and nanoseconds of one sign
+        secs, nsecs = secs + 1, nsecs - 1_000_000_000
+    return secs + nsecs / 1e9
+
+
 def _addr_port(addr: str, port: int) -> str:
     return f"{addr}:{port}"
 
@@ -371,7 +379,7 @@ class ConvTap(_Tap):
             out.append(f"{_addr_port(sa, sp):<26} <-> {_addr_port(da, dp):<26}  "
                        f"{rxf:6} {format_size(rxb):<9}  {txf:6} {format_size(txb):<9}  "
                        f"{txf + rxf:6} {format_size(txb + rxb):<9}  "
-                       f"{t0 / 1e9:14.9f}   {(t1 - t0) / 1e9:12.4f}")
+                       f"{_sec(t0):14.9f}   {_sec(t1) - _sec(t0):12.4f}")
         out.append("=" * 80)
         return "\n".join(out) + "\n"
 

@@ -118,9 +118,9 @@ def render_text(col, pipe, display_filter=None) -> str:
             ("RTT min/avg/max ms", _rtt(d1), _rtt(d2)),
             ("a_rwnd min/max", _rwnd(d1), _rwnd(d2)),
         ]
-        out.append(f"  {'':22} {'endpoint 1 -> 2':>24} {'endpoint 2 -> 1':>24}")
+        out.append(f"  {'':26} {'endpoint 1 -> 2':>24} {'endpoint 2 -> 1':>24}")
         for label, x, y in rows:
-            out.append(f"  {label:22} {str(x):>24} {str(y):>24}")
+            out.append(f"  {label:26} {str(x):>24} {str(y):>24}")
         out.append("")
     eps = col.endpoints()
     out.append(f"Endpoints ({len(eps)})")
@@ -188,8 +188,11 @@ def run_read_taps(args, decode_options) -> int:
         analyse = Analyzer(AnalysisOptions(annotate=True, keep_messages=False)).feed
     pipe = Pipeline(open_records(args.file), decode_options, analyse=analyse, predicate=predicate)
     error = None
+    n = 0
     try:
         for pkt, shown in pipe:
+            if shown and pkt.sctp_offset >= 0:
+                n += 1
             for t in taps:
                 if shown:
                     t.feed(pkt)
@@ -199,7 +202,7 @@ def run_read_taps(args, decode_options) -> int:
         error = e
     sys.stdout.write("".join(t.render() for t in reversed(taps)))
     from .read import _counts
-    stderr_line(_counts(pipe, 0))
+    stderr_line(_counts(pipe, n))
     if error is not None:
         raise error
     return 0
