@@ -152,6 +152,8 @@ def run(args) -> int:
     elif args.fields or args.field_options:
         raise UserError("-e and -E need -T fields")
     options = _decode_options(args)
+    if args.two_pass and args.file == "-":
+        raise UserError("-2 reads the file twice: give a capture file, not -")
     if args.quiet or args.stats:
         from .stats import run_read_taps
         return run_read_taps(args, options)
@@ -184,8 +186,6 @@ def run(args) -> int:
         analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
                                 verbose=args.verbose or fmt == "json")
     if args.two_pass:       # tshark -2: facts about earlier frames from a first pass
-        if args.file == "-":
-            raise UserError("-2 reads the file twice: give a capture file, not -")
         from ..analysis.twopass import first_pass, wanted
         facts = first_pass(open_records(args.file), options,
                            wanted(args.fields, args.display_filter, args.verbose or fmt == "json"))
