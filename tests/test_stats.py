@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from conftest import CAPTURES, PUBLIC, project_captures, public_captures
+from conftest import CAPTURES, project_captures, public_captures
 from sctpinspect.cli import main
 
 Z = ["sctp,stat", "conv,sctp", "endpoints,sctp"]
