@@ -680,7 +680,8 @@ class Analyzer:
         n = len(frags)
         if n > 1:
             if self.options.annotate:
-                last = frags[-1].chunk
+                # the tree goes on the completing packet (tshark), not on the last TSN
+                last = next((f.chunk for f in reversed(frags) if f.frame == frame), None)
                 if last is not None:
                     tree = Field("sctp.fragments", None, last.offset, 0,
                                  f"[{n} Message fragments ({size} bytes)]")
