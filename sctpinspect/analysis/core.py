@@ -40,6 +40,7 @@ from .reassembly import Frag
 from .states import CLOSED, COOKIE_ECHOED, COOKIE_WAIT, ESTABLISHED, TABLE, chunk_name
 
 MASK32 = 0xFFFFFFFF
+ENDED_TSN_HISTORY = 256     # TSNs an ended association keeps behind its highest (TsnLog.retire)
 
 # chunk types
 DATA, INIT, INIT_ACK, SACK, HEARTBEAT, HEARTBEAT_ACK, ABORT = 0, 1, 2, 3, 4, 5, 6
@@ -386,6 +387,11 @@ class Analyzer:
         assoc.ended = True
         assoc.end_reason = reason
         assoc.end_frame = frame
+        # an ended association keeps only a short TSN history (memory flat in the
+        # number of associations a long capture goes through)
+        for d in assoc.dirs:
+            if d.log is not None:
+                d.log.retire(ENDED_TSN_HISTORY)
 
     # ------------------------------------------------------------------ states
     def _apply(self, assoc: Association, side: int, direction: str, ctype: int, frame: int,
@@ -674,7 +680,8 @@ class Analyzer:
         n = len(frags)
         if n > 1:
             if self.options.annotate:
-                last = frags[-1].chunk
+                # the tree goes on the completing packet (tshark), not on the last TSN
+                last = next((f.chunk for f in reversed(frags) if f.frame == frame), None)
                 if last is not None:
                     tree = Field("sctp.fragments", None, last.offset, 0,
                                  f"[{n} Message fragments ({size} bytes)]")

@@ -102,6 +102,8 @@ def run_shard(records, options, decode_options, k: int, n: int, feed_with=None):
 def _child(conn, records_factory, options, decode_options, k, n) -> None:
     try:
         an, frames, error = run_shard(records_factory(), options, decode_options, k, n)
+        for a in an.associations:       # only the summaries travel (see analyze_sharded)
+            a.release()
         payload = ("ok", an.associations, an.messages, dict(an.evicted), an.sctp_packets,
                    frames, error is not None)
         conn.send_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
@@ -127,6 +129,9 @@ def _capped(options, evicted: dict, associations: int, messages: int) -> bool:
 def analyze_sharded(records_factory, options, decode_options, n: int):
     """Analyse the records ``records_factory()`` yields in ``n`` processes.
 
+    The merged associations are summaries: their live state (TSN windows,
+    pending fragments, pending heartbeats) is released, as for an association
+    the LRU cap evicts.
     Returns ``(Analyzer-like merge, frames, error)`` or None when the shards
     cannot give exactly the one-process result (a cap over all associations
     was reached, a shard failed): the caller then analyses in one process.
@@ -143,6 +148,11 @@ def analyze_sharded(records_factory, options, decode_options, n: int):
         children.append((p, r))
     try:
         an0, frames, error = run_shard(records_factory(), options, decode_options, 0, n)
+        # the commands that shard read only the summaries: the live state (TSN windows,
+        # pending fragments and heartbeats) is released before the others arrive, so the
+        # merge holds every association's summary but nobody's windows
+        for a in an0.associations:
+            a.release()
         parts = [(an0.associations, an0.messages, dict(an0.evicted), an0.sctp_packets,
                   frames, error is not None)]
         for p, r in children:

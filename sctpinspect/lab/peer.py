@@ -138,6 +138,8 @@ def run_server(a, ready=_ready) -> dict:
     sock = s.sctp_socket(one_to_many)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.set_initmsg(sock, a.streams, a.streams)
+    if a.interleave:
+        s.enable_interleaving(sock)
     s.subscribe(sock)
     s.bindx(sock, a.bind, a.port)
     r.rec["local"] = [a for a in a.bind]
@@ -205,6 +207,8 @@ def run_client(a, ready=_ready) -> dict:
     one_to_many = a.style == "seqpacket"
     sock = s.sctp_socket(one_to_many)
     s.set_initmsg(sock, a.streams, a.streams)
+    if a.interleave:
+        s.enable_interleaving(sock)
     s.subscribe(sock)
     sock.setsockopt(s.SOL_SCTP, s.SCTP_NODELAY, 1)
     if a.bind:
@@ -277,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--echo", action="store_true",
                        help="server echoes each message; client waits for the echo")
         q.add_argument("--timeout", type=float, default=30.0, help="socket timeout, s")
+        q.add_argument("--interleave", action="store_true",
+                       help="offer I-DATA, RFC 8260 (needs sysctl net.sctp.intl_enable=1)")
     srv = sub.choices["server"]
     srv.add_argument("--assocs", type=int, default=1,
                      help="exit after this many associations have ended")
