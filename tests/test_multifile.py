@@ -27,7 +27,7 @@ from conftest import PUBLIC, project_captures, public_manifest
 pytestmark = pytest.mark.tshark
 
 COMMANDS = (["assoc", "--json"], ["assoc"], ["streams", "--json"], ["messages", "--json"],
-            ["messages"], ["diagnose", "--json"], ["diagnose"])
+            ["messages"], ["diagnose", "--json"], ["diagnose"], ["stats", "--json"], ["stats"])
 
 
 def ours(argv):
