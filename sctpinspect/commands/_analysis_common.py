@@ -18,6 +18,19 @@ def run_analysis(path: str, keep=None, options=None):
     return result, result.error
 
 
+def rereadable(path: str) -> bool:
+    """A regular file can be read a second time; standard input, a FIFO or a
+    device cannot (a second pass on a FIFO would wait for a new writer)."""
+    import os
+    import stat
+    if path == "-":
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True           # the first pass gives the one-line error
+
+
 def dump_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=1, default=_default)
     sys.stdout.write("\n")
