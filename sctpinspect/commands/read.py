@@ -262,8 +262,9 @@ def _run_fields(pipe, printer, buf, out, limit, counter, every=2048) -> None:
         n += 1
         counter[0] = n
         if len(buf) >= every:
-            out.write("\n".join(buf) + "\n")
-            buf.clear()
+            text = "\n".join(buf) + "\n"
+            buf.clear()          # before writing: a Ctrl-C in the write must not print it twice
+            out.write(text)
             if every == 1:
                 out.flush()
         if limit is not None and n >= limit:
@@ -307,8 +308,9 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
             n += 1
             counter[0] = n
             if len(buf) >= every:
-                out.write("\n".join(buf) + "\n")
-                buf.clear()
+                text = "\n".join(buf) + "\n"
+                buf.clear()      # before writing: a Ctrl-C in the write must not print it twice
+                out.write(text)
                 if every == 1:
                     out.flush()
             if limit is not None and n >= limit:
