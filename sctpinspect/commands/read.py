@@ -109,6 +109,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="two passes, as tshark -2: the analysis fields about later frames "
                         "(sctp.acked, sctp.data_rtt, sctp.retransmitted, sctp.reassembled_in) "
                         "land on the DATA chunk they describe; needs a file, not -")
+    # An option spelled like a negative number (-2) makes argparse read every
+    # negative number as an option ("--workers -1: expected one argument"); -2 is
+    # still matched as itself, and a negative value reaches its option's range check.
+    p._has_negative_number_optionals.clear()
     p.add_argument("-q", dest="quiet", action="store_true",
                    help="print no packets (with -z: only the statistics), as tshark -q")
     p.add_argument("-z", dest="stats", action="append", metavar="STAT",
