@@ -58,6 +58,9 @@ LIST_COLUMNS = (
 USER_DATA_LENGTH = {0: 4, 64: 6}
 
 
+_I64 = 1 << 63
+
+
 def _arrow_type(pa, name, is_bool=None):
     from .registry import FIELDS
     s = FIELDS[name]
@@ -333,6 +336,8 @@ def export_trace(paths, out_dir: str, capture: str, decode_options=None,
             ts = rec.ts_ns
             F["capture_file"].append(name)
             F["frame_number"].append(rec.number)
+            if not -_I64 <= ts < _I64:
+                ts = None          # timestamp[ns] is int64: past 2262 (before 1677) is null
             F["frame_time_epoch"].append(ts)
             F["frame_len"].append(rec.wirelen)
             F["frame_cap_len"].append(len(rec.data))

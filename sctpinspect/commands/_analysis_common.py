@@ -36,6 +36,19 @@ def run_analysis(path, keep=None, options=None, workers=None, dask=None):
     return result, result.error
 
 
+def rereadable(path: str) -> bool:
+    """A regular file can be read a second time; standard input, a FIFO or a
+    device cannot (a second pass on a FIFO would wait for a new writer)."""
+    import os
+    import stat
+    if path == "-":
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True           # the first pass gives the one-line error
+
+
 def workers_argument(p) -> None:
     """``--workers N`` of the commands whose analysis can be sharded."""
     from .. import argtypes as A
