@@ -40,10 +40,8 @@ def default_shards(path) -> int:
     """Processes for the analysis of ``path`` (a file, or a list of files
     that are one trace): one per usable CPU (at most 4) for regular files of
     16 MiB or more in all, else 1."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):   # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
+    from ..output.workers import usable_cpus
+    cpus = usable_cpus()
     if cpus < 2 or path == "-":
         return 1
     paths = path if isinstance(path, (list, tuple)) else [path]   # a set: its total size

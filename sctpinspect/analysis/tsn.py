@@ -176,13 +176,17 @@ class TsnLog:
         self.start += k
         self.lo = new_lo
         if self.start > 4096 and self.start * 2 > len(self.frame):
-            s = self.start
-            del self.frame[:s]
-            del self.ts[:s]
-            del self.count[:s]
-            del self.acked[:s]
-            del self.chunk[:s]
-            self.start = 0
+            self._drop_front()
+
+    def _drop_front(self) -> None:
+        """Free the array slots below ``start`` (indices shift down to 0)."""
+        s = self.start
+        del self.frame[:s]
+        del self.ts[:s]
+        del self.count[:s]
+        del self.acked[:s]
+        del self.chunk[:s]
+        self.start = 0
 
     def forget_below(self, x: int) -> None:
         """The cumulative ack reached ``x``: keep ``history`` acknowledged TSNs behind it."""
@@ -209,14 +213,8 @@ class TsnLog:
         if self.out and self.out[0] < limit:
             limit = self.out[0]
         self._trim_to(min(limit, self.lo + (len(self.frame) - self.start)))
-        s = self.start
-        if s:
-            del self.frame[:s]
-            del self.ts[:s]
-            del self.count[:s]
-            del self.acked[:s]
-            del self.chunk[:s]
-            self.start = 0
+        if self.start:
+            self._drop_front()
         # arrays grown by append keep spare room: copy them to their exact size
         self.frame = array("I", self.frame)
         self.ts = array("q", self.ts)

@@ -33,14 +33,19 @@ BATCH = 4096                 # records per batch
 MIN_BYTES = 16 << 20         # below this file size, one process (start-up would not pay)
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def default_workers(path: str) -> int:
     """For a regular file of 16 MiB or more on a machine with 2 or more
     usable CPUs, one worker per CPU (at most 4: the reading process is the
     limit beyond that); else 0."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):   # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
+    cpus = usable_cpus()
     if cpus < 2 or path == "-":
         return 0
     try:
