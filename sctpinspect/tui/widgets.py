@@ -66,8 +66,10 @@ class PacketList(ScrollView, can_focus=True):
         Binding("end,G", "end", "Last/follow", show=False),
     ]
 
+    # no horizontal scrolling (rows are cut to the width): a horizontal
+    # scrollbar would cover the last visible row, where the cursor goes
     DEFAULT_CSS = """
-    PacketList { height: 1fr; }
+    PacketList { height: 1fr; overflow-x: hidden; }
     """
 
     cursor = reactive(0)
@@ -105,10 +107,10 @@ class PacketList(ScrollView, can_focus=True):
         n = self.count()
         if n != self._count:
             self._count = n
-            self.virtual_size = Size(self.size.width, n)
+            self.virtual_size = Size(self.rows_width(), n)
             if self.follow and n:
                 self.cursor = n - 1
-                self.scroll_to(y=max(0, n - self.size.height), animate=False)
+                self.scroll_to(y=max(0, n - self.rows_height()), animate=False)
             if self.cursor >= n and n:
                 self.cursor = n - 1
             self.refresh()
@@ -124,11 +126,18 @@ class PacketList(ScrollView, can_focus=True):
         self.refresh_count()
         self.refresh()
 
+    def rows_height(self) -> int:
+        """Rows the user sees: the content height without any scrollbar."""
+        return max(1, self.scrollable_content_region.height)
+
+    def rows_width(self) -> int:
+        return max(1, self.scrollable_content_region.width)
+
     # -- rendering ---------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         scroll_y = int(self.scroll_offset.y)
         row = scroll_y + y
-        width = self.size.width
+        width = self.rows_width()
         if row >= self.count():
             return Strip([Segment(" " * width)])
         i = self.frame_at(row)
@@ -155,7 +164,7 @@ class PacketList(ScrollView, can_focus=True):
             self.post_message(self.Selected(fi))
 
     def _scroll_cursor_visible(self) -> None:
-        h = max(1, self.size.height)
+        h = self.rows_height()
         top = int(self.scroll_offset.y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -178,7 +187,7 @@ class PacketList(ScrollView, can_focus=True):
     def action_page(self, direction: int) -> None:
         if direction < 0:
             self.follow = False
-        self.move_to(self.cursor + direction * max(1, self.size.height - 1))
+        self.move_to(self.cursor + direction * max(1, self.rows_height() - 1))
 
     def action_home(self) -> None:
         self.follow = False
@@ -198,7 +207,8 @@ class PacketList(ScrollView, can_focus=True):
         self.follow = False
 
     def on_resize(self, event) -> None:
-        self.virtual_size = Size(self.size.width, self.count())
+        self.virtual_size = Size(self.rows_width(), self.count())
+        self.call_after_refresh(self._scroll_cursor_visible)
 
 
 class ColumnHeader(Static):
