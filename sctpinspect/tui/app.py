@@ -66,11 +66,20 @@ Colours: [green3]handshake[/] [white]data[/] [cyan]SACK[/] [magenta]shutdown[/] 
 """
 
 
+# The main widget of each view (focused by its number key, by Esc from a text
+# field, and after a dialog closes) and the method that fills it when it opens.
+VIEW_FOCUS = {"packets": "#list", "assocs": "#assoc-table", "streams": "#msg-table",
+              "flow": "#flow-list", "tsn": "#tsn-plot", "diag": "#diag-scroll",
+              "send": "#send-role"}
+VIEW_REFRESH = {"assocs": "refresh_assocs", "streams": "refresh_streams", "flow": "refresh_flow",
+                "tsn": "refresh_tsn", "diag": "refresh_diag"}
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; height: 80%; border: thick $accent; background: $panel; padding: 1 2; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: 80%; max-height: 100%; border: thick $accent; background: $panel; padding: 1 2; }
     """
 
     def compose(self) -> ComposeResult:
@@ -84,7 +93,7 @@ class SaveScreen(ModalScreen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Cancel")]
     DEFAULT_CSS = """
     SaveScreen { align: center middle; }
-    SaveScreen > Vertical { width: 80; height: 7; border: thick $accent; background: $panel; }
+    SaveScreen > Vertical { width: 80; max-width: 100%; height: 7; border: thick $accent; background: $panel; }
     """
 
     def __init__(self, what: str, default: str):
@@ -94,7 +103,7 @@ class SaveScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Save {self.what} as pcapng to:")
+            yield Label(Text(f"Save {self.what} as pcapng to:"))
             yield Input(self.default, id="save-path")
 
     @on(Input.Submitted, "#save-path")
@@ -125,7 +134,7 @@ class FilterInput(Input):
         self.cursor_position = len(self.value)
 
     def action_leave(self) -> None:
-        self.app.query_one(PacketList).focus()
+        self.app.action_leave_field()
 
 
 class DeferredPane(TabPane):
@@ -163,6 +172,16 @@ class Table(DataTable):
     def on_mount(self) -> None:
         for key, label in self._column_spec:
             self.add_column(label, key=key)
+
+    def add_row(self, *cells, **kw):
+        """Cells are plain text (addresses, PPIDs, names from the capture): a
+        ``str`` cell would be read as Rich markup by DataTable."""
+        return super().add_row(*[Text(c) if isinstance(c, str) else c for c in cells], **kw)
+
+
+class FocusStatic(Static, can_focus=True):
+    """A Static that takes focus (the TSN graph): the view's keys go to it, not
+    to a text field of another view."""
 
 
 class SctpCommands(Provider):
@@ -250,7 +269,8 @@ class SctpInspectApp(App):
     #tabs { height: 1fr; }
     TabPane { height: 1fr; }
     #filter { width: 1fr; }
-    #filter-error { color: $error; height: auto; padding: 0 1; }
+    #filter-error { color: $error; height: auto; padding: 0 1; display: none; }
+    #filter-error.shown { display: block; }
     #filter-error.ok { color: $success; }
     #status { height: 1; background: $boost; padding: 0 1; }
     #packets-pane { height: 1fr; }
@@ -264,7 +284,22 @@ class SctpInspectApp(App):
     #flow-header { height: 2; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     #flow-list { text-wrap: nowrap; text-overflow: ellipsis; }
     #tsn-plot { height: 1fr; }
+    #lower.-no-hex #hex-scroll { display: none; }
+    /* narrow terminals (80x24): no border around the filter bar; the detail
+       tree takes the whole width and x switches it with the hex pane */
+    Screen.-narrow #filter { border: none; height: 1; padding: 0 1; }
+    Screen.-narrow #filter:focus { background: $boost; }
+    Screen.-narrow #hex-scroll { width: 1fr; display: none; }
+    Screen.-narrow #lower.-hex #hex-scroll { display: block; }
+    Screen.-narrow #lower.-hex #detail { display: none; }
+    Screen.-narrow #msg-hex-scroll { width: 1fr; display: none; }
+    Screen.-narrow #streams-bottom.-hex #msg-hex-scroll { display: block; }
+    Screen.-narrow #streams-bottom.-hex #msg-tree { display: none; }
+    Screen.-short #lower { height: 50%; }
     """
+    # below 120 columns the hex pane (78 wide) does not fit beside the tree
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -274,6 +309,8 @@ class SctpInspectApp(App):
         Binding("ctrl+s", "save", "Save"),
         Binding("n", "toggle_names", "Field names"),
         Binding("t", "tshark_payload", "tshark decode", show=False),
+        Binding("x", "toggle_hex", "Hex", show=False),
+        Binding("escape", "leave_field", "Leave field", show=False),
         Binding("p", "pause", "Pause", show=False),
         Binding("1", "tab('packets')", "Packets", show=False),
         Binding("2", "tab('assocs')", "Assocs", show=False),
@@ -311,6 +348,10 @@ class SctpInspectApp(App):
         self._first_painted = False     # the first screen (list + detail) was painted
         self._detail_unanalysed = False
 
+    def notify(self, message, *, markup: bool = False, **kw) -> None:
+        """Notifications carry file names, filters and errors: plain text unless asked."""
+        super().notify(str(message), markup=markup, **kw)
+
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         with Vertical(id="filter-bar"):
@@ -346,9 +387,9 @@ class SctpInspectApp(App):
                 yield OptionList(id="flow-list")
             with DeferredPane("5 TSN graph", id="tsn"):
                 yield Static("", id="tsn-title")
-                yield Static("", id="tsn-plot")
+                yield FocusStatic("", id="tsn-plot")
             with DeferredPane("6 Diagnostics", id="diag"):
-                with VerticalScroll():
+                with VerticalScroll(id="diag-scroll"):
                     yield Static("", id="diag-text")
             with DeferredPane("7 Send", id="send"):   # issue 7: kernel SCTP send panel
                 from .send_panel import SendPanel
@@ -441,7 +482,8 @@ class SctpInspectApp(App):
             parts.append(f"shown {len(fp.view)}{prog}")
         if st.error:
             parts.append(st.error)
-        self.query_one("#status", Static).update(" | ".join(parts))
+        # plain text: "[PAUSED]" and file names must not be read as markup
+        self.query_one("#status", Static).update(Text(" | ".join(parts)))
 
     # ------------------------------------------------------------------ packets
     @on(PacketList.Selected)
@@ -471,8 +513,8 @@ class SctpInspectApp(App):
             for note in pkt.notes:
                 rule = f" ({note.rfc})" if note.rfc else ""
                 key = f"  [{note.key}]" if self.field_names and note.key else ""
-                en.add_leaf(f"[{note.severity.capitalize()}/{note.group}] {note.message}"
-                            f"{rule}{key}", data=(note, None))
+                en.add_leaf(Text(f"[{note.severity.capitalize()}/{note.group}] {note.message}"
+                                 f"{rule}{key}"), data=(note, None))
         tree.root.expand()
         self.show_hex(pkt, 0, 0)
         if not self._first_painted:
@@ -562,6 +604,20 @@ class SctpInspectApp(App):
         if self.current_packet is pkt:
             self.show_packet(pkt.number - 1)
 
+    def action_toggle_hex(self) -> None:
+        """Wide: show/hide the hex pane beside the tree.  Narrow: switch between
+        the tree and the hex pane (both do not fit in 80 columns)."""
+        narrow = self.screen.has_class("-narrow")
+        for pane in ("#lower", "#streams-bottom"):
+            try:
+                w = self.query_one(pane)
+            except Exception:  # noqa: BLE001 - the Streams view is not mounted yet
+                continue
+            if narrow:
+                w.toggle_class("-hex")
+            else:
+                w.toggle_class("-no-hex")
+
     def action_toggle_names(self) -> None:
         self.field_names = not self.field_names
         if self.current_packet is not None:
@@ -583,24 +639,34 @@ class SctpInspectApp(App):
         inp.value = ""
         self.apply_filter("")
 
+    def _filter_message(self, text: str, ok: bool | None) -> None:
+        """The line under the filter bar (hidden when empty).  Plain text: the
+        user's filter may hold ``[`` and ``]`` (never read as Rich markup)."""
+        lab = self.query_one("#filter-error", Label)
+        lab.update(Text(text))
+        lab.set_class(bool(text), "shown")
+        lab.set_class(bool(ok), "ok")
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         from ..filter import FilterError, check_filter
-        lab = self.query_one("#filter-error", Label)
         text = event.value.strip()
         if not text:
-            lab.update("")
+            self._filter_message("", None)
+            return
+        if text == self.filter_text:
+            self._filter_message(f"filter applied: {text}", True)
             return
         try:
             err = check_filter(text)
         except FilterError as e:
             err = e
+        except RecursionError:
+            err = "filter nested too deeply"
         if err is not None:
-            lab.remove_class("ok")
-            lab.update(self._filter_error_text(text, err))
+            self._filter_message(self._filter_error_text(text, err), False)
         else:
-            lab.add_class("ok")
-            lab.update("valid filter: Enter applies")
+            self._filter_message("valid filter: Enter applies", True)
 
     @staticmethod
     def _filter_error_text(text: str, e) -> str:
@@ -620,28 +686,31 @@ class SctpInspectApp(App):
         from ..filter import FilterError, compile_filter
         import re
         inp = self.query_one("#filter", FilterInput)
-        lab = self.query_one("#filter-error", Label)
         lst = self.query_one(PacketList)
-        if self.filter_pass is not None:
-            self.filter_pass.stop.set()
-            self.filter_pass = None
         if not text:
+            if self.filter_pass is not None:
+                self.filter_pass.stop.set()
+                self.filter_pass = None
             self.filter_text = ""
-            lab.update("")
+            self._filter_message("", None)
             lst.set_view(None)
             self._update_status()
             return True
         try:
             pred = compile_filter(text)
-        except FilterError as e:
-            lab.remove_class("ok")
-            lab.update(self._filter_error_text(text, e))
+        except (FilterError, RecursionError) as e:
+            # the filter in force (if any) stays: its matches and "shown N" remain
+            if isinstance(e, RecursionError):
+                e = "filter nested too deeply"
+            self._filter_message(self._filter_error_text(text, e), False)
             self.notify(f"bad filter: {e}", severity="error")
             return False
+        if self.filter_pass is not None:
+            self.filter_pass.stop.set()
+            self.filter_pass = None
         inp.remember(text)
         self.filter_text = text
-        lab.add_class("ok")
-        lab.update(f"filter applied: {text}")
+        self._filter_message(f"filter applied: {text}", True)
         st = self.store
         m = re.fullmatch(r"\s*sctp\.assoc_index\s*==\s*(\d+)\s*", text)
         if m and st.analysis_done and not st.live:
@@ -672,20 +741,27 @@ class SctpInspectApp(App):
                 return          # another tab was chosen while this one was mounting
         if active == "assocs":
             self._assoc_sig = None
-            self.refresh_assocs()
-            self.query_one("#assoc-table").focus()
-        elif active == "streams":
-            self.refresh_streams()
-        elif active == "flow":
-            self.refresh_flow()
-        elif active == "tsn":
-            self.refresh_tsn()
-        elif active == "diag":
-            self.refresh_diag()
-        elif active == "packets":
-            self.query_one(PacketList).focus()
-        elif active == "send":
-            self.query_one("#send-peer").focus()
+        refresh = VIEW_REFRESH.get(active)
+        if refresh:
+            getattr(self, refresh)()
+        self.focus_view(active)
+
+    def focus_view(self, view: str | None = None) -> None:
+        """Focus the main widget of ``view`` (the active one by default): each
+        view's number key lands on a widget that takes that view's keys, never
+        on a text field (where the next keys would be typed)."""
+        from textual.css.query import NoMatches
+        view = view or self.query_one(TabbedContent).active
+        try:
+            self.query_one(VIEW_FOCUS[view]).focus()
+        except NoMatches:       # not mounted yet (the tab switch mounts it)
+            pass
+
+    def action_leave_field(self) -> None:
+        """Esc: out of a text field (the filter bar, a form field) to the view."""
+        from textual.widgets import TextArea
+        if isinstance(self.focused, (Input, TextArea)):
+            self.focus_view()
 
     # ------------------------------------------------------------------ associations
     def refresh_assocs(self) -> None:
@@ -740,8 +816,8 @@ class SctpInspectApp(App):
         with st.lock:
             rows = stream_rows(st.analyzer, a)
             self._messages = message_rows(st.analyzer, a)
-        title.update(f"association {a}: {len(rows)} stream rows, {len(self._messages)} messages"
-                     " (Enter on a message shows its payload)")
+        title.update(Text(f"association {a}: {len(rows)} stream rows, {len(self._messages)} messages"
+                     " (Enter on a message shows its payload)"))
         for r in rows:
             t.add_row(str(r["sender"]), "?" if r["streams_out"] is None else str(r["streams_out"]),
                       str(r["sid"]), str(r["messages"]), str(r["bytes"]), str(r["ordered"]),
@@ -769,7 +845,7 @@ class SctpInspectApp(App):
         tree.clear()
         preview = payload[:64].decode("ascii", "replace")
         preview = "".join(ch if ch.isprintable() else "." for ch in preview)
-        tree.root.set_label(f"Payload preview: {preview}")
+        tree.root.set_label(Text(f"Payload preview: {preview}"))
         try:
             from dissectors import dissect_payload
             p = self.store.packet(m.frame - 1)
@@ -777,7 +853,7 @@ class SctpInspectApp(App):
             d = dissect_payload(payload, 0, m.ppid, p.sport, p.dport, notes=notes)
         except Exception as e:  # noqa: BLE001 - shown, never fatal
             d = None
-            tree.root.add_leaf(f"(payload dissector failed: {e})")
+            tree.root.add_leaf(Text(f"(payload dissector failed: {e})"))
         if d is not None:
             self._add_field(tree.root, d, None, expand=True)
         else:
@@ -796,7 +872,7 @@ class SctpInspectApp(App):
             return
         header, rows = flow_lines(self.store, a, width=self.flow_width(a))
         self._flow_rows = rows
-        hdr.update("\n".join(header))
+        hdr.update(Text("\n".join(header)))
         ol.add_options([Option(Text(t, no_wrap=True), id=str(k)) for k, (t, _) in enumerate(rows)])
 
     def flow_width(self, a: int) -> int:
@@ -806,8 +882,14 @@ class SctpInspectApp(App):
             an = self.store.analyzer
             assoc = an.associations[a] if an is not None and a < len(an.associations) else None
             ncols = sum(len(ep.addresses) for ep in assoc.ep) if assoc is not None else 2
+            longest = max((len(x) for ep in assoc.ep for x in ep.addresses), default=0) \
+                if assoc is not None else 0
         fit = (self.size.width - 4 - 25 - 30) // max(1, ncols - 1)
-        return max(16, min((self.size.width - 60) // 2, fit))
+        width = max(16, min((self.size.width - 60) // 2, fit))
+        # the header centres each address on its column: two spaces less than an
+        # address and they run together ("192.168.170.8192.168.170.56")
+        room = (self.size.width - 4 - 25 - 12) // max(1, ncols - 1)
+        return max(width, min(longest + 4, room))
 
     @on(OptionList.OptionSelected, "#flow-list")
     def _flow_selected(self, event: OptionList.OptionSelected) -> None:
@@ -877,7 +959,7 @@ class SctpInspectApp(App):
             def show():
                 self._diag_running = False
                 try:
-                    self.query_one("#diag-text", Static).update(text)
+                    self.query_one("#diag-text", Static).update(Text(text))
                 except Exception:  # noqa: BLE001 - the app is closing
                     pass
             try:

@@ -43,9 +43,22 @@ def _fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
+# On a narrow terminal (80 columns) the full widths leave no room for Info:
+# the columns shrink (addresses cut with an ellipsis) so Info keeps >= 14.
+NARROW_WIDTHS = (5, 9, 15, 15, 2, 14)
+_FULL = sum(w for _, w in COLUMNS[:-1]) + len(COLUMNS) - 1
+
+
+def column_widths(width: int) -> list[int]:
+    """The packet list's column widths for a row ``width`` cells wide."""
+    if width >= _FULL + 20:
+        return [w for _, w in COLUMNS]
+    return list(NARROW_WIDTHS) + [0]
+
+
 def format_row(cells, width: int) -> str:
     parts = []
-    for (_, w), c in zip(COLUMNS, cells):
+    for w, c in zip(column_widths(width), cells):
         parts.append(_fit(str(c), w))
     return " ".join(parts)[:max(width, 0)].ljust(max(width, 0))
 
@@ -217,7 +230,15 @@ class ColumnHeader(Static):
     """
 
     def render(self):
-        return format_row([c for c, _ in COLUMNS], self.size.width or 200)
+        names = [c for c, _ in COLUMNS]
+        width = self.size.width or 200
+        try:        # the list's rows are narrower by its scrollbar: same widths as them
+            width = min(width, self.parent.query_one(PacketList).rows_width())
+        except Exception:  # noqa: BLE001 - not beside a list (tests)
+            pass
+        if column_widths(width)[4] < len("Assoc"):
+            names[4] = "As"
+        return format_row(names, width)
 
 
 class HexPane(Static):
