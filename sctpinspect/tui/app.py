@@ -277,8 +277,11 @@ class SctpInspectApp(App):
     #lower { height: 45%; }
     #detail { width: 1fr; border-top: solid $accent; }
     #hex-scroll { width: 78; border-top: solid $accent; }
-    #streams-top { height: 40%; }
-    #streams-bottom { height: 1fr; }
+    /* three stacked parts that each keep their share of the height: a long
+       message table scrolls instead of pushing the payload off the screen */
+    #streams-top { height: 30%; }
+    #msg-table { height: 1fr; }
+    #streams-bottom { height: 40%; border-top: solid $accent; }
     #msg-tree { width: 1fr; }
     #msg-hex-scroll { width: 78; }
     #flow-header { height: 2; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -874,6 +877,8 @@ class SctpInspectApp(App):
         self._flow_rows = rows
         hdr.update(Text("\n".join(header)))
         ol.add_options([Option(Text(t, no_wrap=True), id=str(k)) for k, (t, _) in enumerate(rows)])
+        if rows:
+            ol.highlighted = 0          # a cursor from the start: arrows move from row 1
 
     def flow_width(self, a: int) -> int:
         """Column width of the ladder so that every address column of association
