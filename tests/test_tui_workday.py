@@ -209,3 +209,139 @@ def test_streams_payload_stays_on_screen_with_many_messages(size):
         assert tree.region.bottom <= size[1] - 2      # above the status line and footer
         assert "Payload preview" in screen_text(app)
     run_app(SCTP_TEST, body, size=size)
+
+
+# ---------------------------------------------------------------- 5. filter at start-up
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3])
+def test_a_filter_typed_right_after_start_up_is_applied(delay):
+    async def body(app, pilot):
+        for _ in range(400):
+            if len(app.store):
+                break
+            await pilot.pause(0.01)
+        await pilot.pause(delay)
+        await pilot.press("slash", *"sctp.chunk_type==10", "enter")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.filter_pass is not None and app.filter_pass.done:
+                break
+        assert app.filter_text == "sctp.chunk_type==10"
+        assert app.query_one("#filter").value == "sctp.chunk_type==10"
+        assert len(app.filter_pass.view) == 1           # the one COOKIE ECHO
+    run_app(SCTP_TEST, body, settle=False)
+
+
+# ---------------------------------------------------------------- hostile markup (issue 18.3)
+MARKUP = b"[/^][bold]x[/bold][/]["
+
+
+def _sctp_start(d: bytes) -> int:
+    return 14 + (d[14] & 15) * 4
+
+
+def write_capture(path, records) -> None:
+    from sctpinspect.sources.pcapng_writer import PcapngWriter
+    with open(path, "wb") as fh:
+        w = PcapngWriter(fh)
+        for r in records:
+            w.write(r)
+        w.close()
+
+
+def markup_capture(tmp_path):
+    """sctp-test.cap with every DATA chunk's user data replaced by Rich markup
+    (same lengths, checksums recomputed), in a file whose name is markup too."""
+    import struct
+
+    import crc32c
+
+    from sctpinspect.sources import open_capture
+    out = []
+    for r in open_capture(str(SCTP_TEST)):
+        d = bytearray(r.data)
+        s = _sctp_start(d)
+        off = s + 12
+        while off + 4 <= len(d):
+            ctype, _, clen = struct.unpack_from("!BBH", d, off)
+            if clen < 4:
+                break
+            if ctype == 0 and clen > 16:
+                n = clen - 16
+                d[off + 16:off + clen] = (MARKUP * (n // len(MARKUP) + 1))[:n]
+            off += (clen + 3) & ~3
+        d[s + 8:s + 12] = b"\0" * 4
+        d[s + 8:s + 12] = struct.pack("<I", crc32c.crc32c(bytes(d[s:])))
+        r.data = bytes(d)
+        out.append(r)
+    path = tmp_path / "hostile [b]x[u] ]x[.pcapng"     # no "/" in a file name
+    write_capture(path, out)
+    return path
+
+
+def test_hostile_markup_in_every_input_and_in_the_capture(tmp_path):
+    from textual.widgets import Input
+    path = markup_capture(tmp_path)
+    typed = "[/^] [b] [/] [link=x]"
+
+    async def body(app, pilot):
+        assert len(app.store) == 74
+        # the file name is in the status line as it is
+        assert path.name in str(app.query_one("#status").render())
+        # every packet's detail tree, with DATA payloads that are markup
+        for _ in range(12):
+            await pilot.press("j")
+            await pilot.pause(0.02)
+        # every view
+        for key in "234561":
+            await pilot.press(key)
+            await pilot.pause(0.3)
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "[/^][bold]x" in str(app.query_one("#msg-tree").root.label)
+        # every text field of every view: the filter bar, the send/craft forms, save
+        await pilot.press("7")
+        await pilot.pause(0.3)
+        fields = [w for w in app.query(Input)]
+        assert len(fields) >= 10
+        for w in fields:
+            if not w.display:
+                continue
+            w.value = typed
+            await pilot.pause(0.05)
+        app.query_one("#filter").focus()
+        await pilot.press("enter")          # submitted: an error shown as text
+        await pilot.pause(0.2)
+        assert "[/^]" in str(app.query_one("#filter-error").render())
+        await pilot.press("escape", "1", "ctrl+s")
+        await pilot.pause(0.3)
+        save = app.screen.query_one("#save-path")
+        save.value = str(tmp_path / "out [b].pcapng")
+        await pilot.press("enter")
+        await pilot.pause(1.0)
+        assert (tmp_path / "out [b].pcapng").exists()
+        for _ in range(100):                # diagnostics of the hostile file
+            if not getattr(app, "_diag_running", False):
+                break
+            await pilot.pause(0.1)
+        await pilot.press("6")
+        await pilot.pause(0.3)
+        await pilot.press("question_mark", "escape")
+        await pilot.pause(0.3)
+    run_app(path, body)
+
+
+# ---------------------------------------------------------------- a timestamp past 2262 (18.7e)
+def test_a_timestamp_past_2262_does_not_empty_the_list(tmp_path):
+    from sctpinspect.sources import open_capture
+    recs = list(open_capture(str(SCTP_TEST)))
+    recs[10].ts_ns = 2 ** 63 + 10 ** 9            # 2262-04-11 and a second
+    path = tmp_path / "future.pcapng"
+    write_capture(path, recs)
+
+    async def body(app, pilot):
+        assert len(app.store) == len(recs) == 74
+        assert app.store.record(10).ts_ns == 2 ** 63 + 10 ** 9
+        assert "74 frames" in str(app.query_one("#status").render())
+    run_app(path, body)

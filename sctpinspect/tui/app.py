@@ -213,6 +213,7 @@ class FilterPass:
         self.predicate = predicate
         self.needs_analysis = needs_analysis
         self.view = array("l")
+        self.started = time.perf_counter()
         self.done_upto = 0
         self.done = False
         self.stop = threading.Event()
@@ -350,6 +351,7 @@ class SctpInspectApp(App):
         self.first_screen_seconds: float | None = None
         self._first_painted = False     # the first screen (list + detail) was painted
         self._detail_unanalysed = False
+        self._analysis_seen = None      # (time, frames analysed) when the status first showed it
 
     def notify(self, message, *, markup: bool = False, **kw) -> None:
         """Notifications carry file names, filters and errors: plain text unless asked."""
@@ -461,6 +463,8 @@ class SctpInspectApp(App):
             self.refresh_assocs()
         elif active == "tsn":
             self.refresh_tsn()
+        elif active == "diag" and getattr(self, "_diag_running", False):
+            self._show_diag_progress()
 
     def _update_status(self) -> None:
         st = self.store
@@ -478,10 +482,15 @@ class SctpInspectApp(App):
         else:
             parts.append(f"{n} frames" + ("" if st.indexed_done else " (indexing…)"))
             if st.indexed_done and not st.analysis_done and n:
-                parts.append(f"analysing {100 * st.analysed // max(1, n)}%")
+                if self._analysis_seen is None:
+                    self._analysis_seen = (time.perf_counter(), st.analysed)
+                t0, a0 = self._analysis_seen      # the ETA from the rate since then
+                parts.append("analysing " + progress_text(st.analysed, n, t0, "frames", 10,
+                                                          base=a0))
         fp = self.filter_pass
         if fp is not None:
-            prog = "" if fp.done else f" (filtering {100 * fp.done_upto // max(1, n)}%)"
+            prog = "" if fp.done else \
+                " (filtering " + progress_text(fp.done_upto, n, fp.started, "frames", 10) + ")"
             parts.append(f"shown {len(fp.view)}{prog}")
         if st.error:
             parts.append(st.error)
@@ -952,17 +961,34 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ diagnostics
     def refresh_diag(self) -> None:
-        """Run the diagnostics on a thread (they read the whole file) and show the report."""
-        if getattr(self, "_diag_running", False):
+        """Run the diagnostics on a thread (one pass over the whole file, like the
+        ``diagnose`` command) and show the report; meanwhile a progress bar with
+        the frame count and an ETA."""
+        if getattr(self, "_diag_running", False) or getattr(self, "_diag_done", False):
+            return
+        if self.store.live or not self.store.path:
+            self.query_one("#diag-text", Static).update(Text(
+                "diagnostics read a file: save the capture (Ctrl+S), then run "
+                "`sctpinspect diagnose FILE` or open that file"))
             return
         self._diag_running = True
-        self.query_one("#diag-text", Static).update("running diagnostics…")
+        self._diag_progress = 0
+        self._diag_started = time.perf_counter()
+        self._diag_stop = threading.Event()
+        self._show_diag_progress()
+
+        def progress(n):
+            self._diag_progress = n
 
         def work():
-            ok, text = diagnostics_text(self.store)
+            try:
+                text = diagnostics_text(self.store, progress, self._diag_stop)
+            except Exception as e:  # noqa: BLE001 - shown in the view, never a traceback
+                text = f"diagnostics stopped: {type(e).__name__}: {e}"
 
             def show():
                 self._diag_running = False
+                self._diag_done = True
                 try:
                     self.query_one("#diag-text", Static).update(Text(text))
                 except Exception:  # noqa: BLE001 - the app is closing
@@ -972,6 +998,13 @@ class SctpInspectApp(App):
             except RuntimeError:
                 pass
         threading.Thread(target=work, name="tui-diagnostics", daemon=True).start()
+
+    def _show_diag_progress(self) -> None:
+        st = self.store
+        total = len(st) if st.indexed_done else None
+        self.query_one("#diag-text", Static).update(Text(
+            "running diagnostics… " + progress_text(self._diag_progress, total,
+                                                     self._diag_started, "frames")))
 
     # ------------------------------------------------------------------ save / help / quit
     def action_help(self) -> None:
@@ -1020,6 +1053,21 @@ class SctpInspectApp(App):
             self.indexer.stop.set()
         if self.live is not None:
             self.live.close()
+        if getattr(self, "_diag_stop", None) is not None:
+            self._diag_stop.set()
+
+
+def progress_text(done: int, total: int | None, started: float, unit: str,
+                  width: int = 20, base: int = 0) -> str:
+    """``[#####.....] 1200 of 5000 frames (24%), 3 s left`` (no total: count and time)."""
+    el = time.perf_counter() - started
+    if not total:
+        return f"{done} {unit} ({el:.0f} s)"
+    frac = min(1.0, done / total)
+    bar = "#" * int(frac * width) + "." * (width - int(frac * width))
+    # ``base``: what was already done at ``started`` (the rate counts from there)
+    eta = f", {el * (total - done) / (done - base):.0f} s left" if done > base else ""
+    return f"[{bar}] {done} of {total} {unit} ({100 * frac:.0f}%{eta})"
 
 
 def save_pcapng(store: PacketStore, path: str, frames) -> int:
