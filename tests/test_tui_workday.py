@@ -345,3 +345,72 @@ def test_a_timestamp_past_2262_does_not_empty_the_list(tmp_path):
         assert app.store.record(10).ts_ns == 2 ** 63 + 10 ** 9
         assert "74 frames" in str(app.query_one("#status").render())
     run_app(path, body)
+
+
+# ---------------------------------------------------------------- 6. [PAUSED]
+def test_live_pause_marker_is_shown():
+    async def body(app, pilot):
+        app.store.live = True               # the status line of a live view
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert app.paused
+        assert "[PAUSED]" in str(app.query_one("#status").render())
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert "[PAUSED]" not in str(app.query_one("#status").render())
+        app.store.live = False
+    run_app(SCTP_TEST, body)
+
+
+# ---------------------------------------------------------------- 7/8. diagnostics
+def diagnose_cli(path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "sctpinspect", "diagnose", str(path)],
+                       capture_output=True, text=True)
+    return r.stdout.rstrip("\n"), r.stderr.strip()
+
+
+async def diag_report(app, pilot, seconds=120):
+    await pilot.press("6")
+    await pilot.pause(0.1)
+    for _ in range(int(seconds / 0.1)):
+        if getattr(app, "_diag_done", False):
+            break
+        await pilot.pause(0.1)
+    await pilot.pause(0.2)
+    return str(app.query_one("#diag-text").render())
+
+
+def test_diagnostics_of_a_cut_capture_show_the_findings_of_the_good_part(tmp_path):
+    from pathlib import Path
+    src = Path(__file__).resolve().parents[1] / "captures" / "lossy-retransmissions.pcapng"
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(src.read_bytes()[:7000])
+    out, err = diagnose_cli(cut)
+    assert "finding" in out and "truncated block" in err
+
+    async def body(app, pilot):
+        text = await diag_report(app, pilot)
+        assert "diagnostics failed" not in text
+        assert text == out + "\n\n" + err.removeprefix("sctpinspect: ")
+    run_app(cut, body)
+
+
+def test_diagnostics_view_equals_the_diagnose_command():
+    out, err = diagnose_cli(SCTP_TEST)
+    assert not err
+
+    async def body(app, pilot):
+        assert await diag_report(app, pilot) == out
+    run_app(SCTP_TEST, body)
+
+
+def test_progress_text_has_counts_and_eta():
+    import time
+
+    from sctpinspect.tui.app import progress_text
+    t0 = time.perf_counter() - 10           # 10 s for 250 of 1000: 30 s left
+    s = progress_text(250, 1000, t0, "frames", 8)
+    assert s.startswith("[##......] 250 of 1000 frames (25%, 30 s left")
+    assert progress_text(5, None, t0, "frames").startswith("5 frames (10 s)")
