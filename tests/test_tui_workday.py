@@ -414,3 +414,49 @@ def test_progress_text_has_counts_and_eta():
     s = progress_text(250, 1000, t0, "frames", 8)
     assert s.startswith("[##......] 250 of 1000 frames (25%, 30 s left")
     assert progress_text(5, None, t0, "frames").startswith("5 frames (10 s)")
+
+
+# ---------------------------------------------------------------- issue 15.2: m on a DATA packet
+def test_m_on_a_data_packet_shows_its_streams_messages_like_the_messages_command():
+    import json
+    import subprocess
+    import sys
+
+    from sctpinspect.tui.messages_view import StreamMessagesScreen
+
+    async def body(app, pilot):
+        lst = app.query_one(PacketList)
+        lst.move_to(4)                          # frame 5: DATA from 192.168.170.8
+        await pilot.pause(0.3)
+        c = next(c for c in app.current_packet.chunks if c.type == 0)
+        sid = c.get("sctp.data_sid")
+        out = subprocess.run([sys.executable, "-m", "sctpinspect", "messages", str(SCTP_TEST),
+                              "--assoc", "0", "--stream", str(sid), "--json"],
+                             capture_output=True, text=True, check=True).stdout
+        want = [m for m in json.loads(out) if m["sender"] == "192.168.170.8:7"]
+        assert want
+        await pilot.press("m")
+        scr = app.screen
+        assert isinstance(scr, StreamMessagesScreen)
+        for _ in range(200):
+            if scr.done:
+                break
+            await pilot.pause(0.05)
+        assert scr.error is None
+        assert [(r.seq, r.size, r.ppid, r.frames, r.status) for r in scr.rows] == \
+            [(m["ssn"], m["size"], m["ppid"], m["frames"], m["status"]) for m in want]
+        assert scr.query_one("#sm-table").row_count == len(want)
+        # the hex pane shows the selected message's bytes
+        r = scr.rows[0]
+        assert r.data is not None and len(r.data) == r.size
+        hexline = str(scr.query_one("#sm-hex").render()).splitlines()[1]
+        assert hexline.split()[1:3] == ["%02x" % r.data[0], "%02x" % r.data[1]]
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, StreamMessagesScreen)
+        lst.move_to(0)                          # INIT: no DATA, a sentence, no screen
+        await pilot.pause(0.2)
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, StreamMessagesScreen)
+    run_app(SCTP_TEST, body)

@@ -314,6 +314,7 @@ class SctpInspectApp(App):
         Binding("n", "toggle_names", "Field names"),
         Binding("t", "tshark_payload", "tshark decode", show=False),
         Binding("x", "toggle_hex", "Hex", show=False),
+        Binding("m", "stream_messages", "Stream msgs", show=False),
         Binding("escape", "leave_field", "Leave field", show=False),
         Binding("p", "pause", "Pause", show=False),
         Binding("1", "tab('packets')", "Packets", show=False),
@@ -615,6 +616,21 @@ class SctpInspectApp(App):
         pkt.layers.extend(new)
         if self.current_packet is pkt:
             self.show_packet(pkt.number - 1)
+
+    def action_stream_messages(self) -> None:
+        """m: the messages of the selected DATA/I-DATA packet's stream, in order."""
+        from .messages_view import StreamMessagesScreen, stream_of
+        pkt = self.current_packet
+        if pkt is None:
+            return
+        if not self.store.path:
+            self.notify("no file to read the stream from", severity="warning")
+            return
+        s = stream_of(pkt, self.store, pkt.number - 1)
+        if isinstance(s, str):
+            self.notify(s, severity="warning")
+            return
+        self.push_screen(StreamMessagesScreen(self.store.path, *s))
 
     def action_toggle_hex(self) -> None:
         """Wide: show/hide the hex pane beside the tree.  Narrow: switch between
