@@ -460,3 +460,78 @@ def test_m_on_a_data_packet_shows_its_streams_messages_like_the_messages_command
         await pilot.pause(0.2)
         assert not isinstance(app.screen, StreamMessagesScreen)
     run_app(SCTP_TEST, body)
+
+
+# ---------------------------------------------------------------- 9. the smaller list
+def test_smaller_points(tmp_path):
+    async def body(app, pilot):
+        # PPID column: "PPID ×count", not "0x6" (read as hex)
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        t = app.query_one("#stream-table")
+        cell = str(t.get_row_at(0)[7])
+        assert "×" in cell and "0x" not in cell
+        # status: a filter already applied is not "valid: Enter applies"; an invalid
+        # one keeps the filter in force and its "shown N"
+        await pilot.press("1", "slash", *"sctp.chunk_type==0", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.filter_pass.done:
+                break
+        await pilot.press("slash", "end", "space", "backspace")
+        await pilot.pause(0.2)
+        assert str(app.query_one("#filter-error").render()).startswith("filter applied")
+        await pilot.press(*" &&", "enter")
+        await pilot.pause(0.3)
+        assert app.filter_text == "sctp.chunk_type==0"
+        assert "shown " in str(app.query_one("#status").render())
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.3)
+        # the tree omits hidden fields (read -V does): one Source port, no "Port"
+        lst = app.query_one(PacketList)
+        lst.focus()
+        tree = app.query_one("#detail")
+        labels = []
+
+        def walk(n):
+            labels.append(str(n.label))
+            for c in n.children:
+                walk(c)
+        walk(tree.root)
+        assert not any(lb.startswith("Port:") for lb in labels)
+        # n keeps the tree cursor; 1 in the tree goes back to the list
+        tree.focus()
+        await pilot.press("down", "down", "down")
+        await pilot.pause(0.1)
+        line = tree.cursor_line
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert tree.cursor_line == line and app.focused is tree
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        assert app.focused is lst
+        # Ctrl+S never overwrites silently
+        target = tmp_path / "exists.pcapng"
+        target.write_bytes(b"keep")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        app.screen.query_one("#save-path").value = str(target)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "exists" in str(app.screen.query_one("#save-warning").render())
+        assert target.read_bytes() == b"keep"
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if target.read_bytes() != b"keep":
+                break
+        assert target.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"      # a pcapng now
+    run_app(SCTP_TEST, body)
+
+
+def test_ipv6_endpoints_in_brackets():
+    from sctpinspect.tui.views import endpoint_text
+
+    class Ep:
+        addresses, port = ["2001:db8::1", "192.0.2.1"], 5000
+    assert endpoint_text(Ep) == "[2001:db8::1],192.0.2.1:5000"

@@ -22,14 +22,14 @@ from textual.widgets import (DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..errors import UserError
-from ..registry import tree_line
+from ..registry import is_hidden, tree_line
 from .store import Indexer, PacketStore
 from .views import (ASSOC_COLUMNS, assoc_rows, diagnostics_text, flow_lines, message_payload,
-                    message_rows, stream_rows)
+                    message_rows, ppids_text, stream_rows)
 from .widgets import ColumnHeader, HexPane, PacketList, braille_plot, hex_text
 
 STREAM_COLUMNS = ("from ep", "streams out", "sid", "msgs", "bytes", "ordered", "unordered",
-                  "ppids", "next SSN/MID", "missing", "late", "frames")
+                  "PPID ×msgs", "next SSN/MID", "missing", "late", "frames")
 MESSAGE_COLUMNS = ("from ep", "sid", "SSN/MID", "ppid", "U", "length", "frames", "TSNs",
                    "complete in")
 
@@ -38,7 +38,8 @@ HELP_TEXT = """\
 
 [b]Everywhere[/b]
   1..7        Packets, Associations, Streams, Flow, TSN graph, Diagnostics, Send
-  /           edit the display filter (Enter applies, Esc leaves, Up/Down history)
+  /           edit the display filter (Enter applies, Up/Down history)
+  Esc         leave a text field (filter bar, Send form) back to the view
   Ctrl+L      clear the filter
   Ctrl+S      save the capture (or the filtered packets) as pcapng
   Ctrl+P      command palette
@@ -48,6 +49,8 @@ HELP_TEXT = """\
 [b]Packets[/b]
   Up/Down j/k PgUp/PgDn Home/End   move in the list (End follows a live capture)
   Tab         go to the detail tree, the hex pane shows the selected field's bytes
+  x           hex pane: hide/show (below 120 columns: switch tree and hex pane)
+  m           on a DATA/I-DATA packet: that stream's messages in delivery order
   n           show the Wireshark field names in the tree
   t           add tshark's decode of the frame's payloads no native dissector knows
               (S1AP, NGAP, SCCP/TCAP... through pyshark; needs tshark)
@@ -57,7 +60,8 @@ HELP_TEXT = """\
                       and make it the association of Streams / Flow / TSN graph
 [b]Streams[/b]        Enter on a message: payload preview, hex and dissector tree
 [b]Flow[/b]           Enter on an arrow: select its packet in the list
-[b]TSN graph[/b]      TSN of DATA (o) and SACK cumulative TSN ack (-) over time, per direction
+[b]TSN graph[/b]      braille plot per direction: TSN of each DATA chunk (white) and the
+                      peer's SACK cumulative TSN ack (cyan) over time
 [b]Send[/b]           kernel SCTP: F5 connect/listen, F6 send, F7 shut down, F8 abort, F9 stop;
                       role "craft": F5 builds a raw probe (INIT, ABORT, DATA, any chunk), F6 sends it
 
@@ -93,7 +97,8 @@ class SaveScreen(ModalScreen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Cancel")]
     DEFAULT_CSS = """
     SaveScreen { align: center middle; }
-    SaveScreen > Vertical { width: 80; max-width: 100%; height: 7; border: thick $accent; background: $panel; }
+    SaveScreen #save-warning { color: $warning; }
+    SaveScreen > Vertical { width: 80; max-width: 100%; height: 8; border: thick $accent; background: $panel; }
     """
 
     def __init__(self, what: str, default: str):
@@ -105,10 +110,21 @@ class SaveScreen(ModalScreen):
         with Vertical():
             yield Label(Text(f"Save {self.what} as pcapng to:"))
             yield Input(self.default, id="save-path")
+            yield Label("", id="save-warning")
 
     @on(Input.Submitted, "#save-path")
     def _done(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
+        import os
+        path = event.value.strip()
+        if path and os.path.exists(path) and self._confirmed != path:
+            # never overwrite silently: a second Enter on the same name does
+            self._confirmed = path
+            self.query_one("#save-warning", Label).update(
+                Text(f"{path} exists: Enter again overwrites it, Esc cancels"))
+            return
+        self.dismiss(path)
+
+    _confirmed = None
 
 
 class FilterInput(Input):
@@ -201,7 +217,7 @@ class SctpCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name),
-                          lambda a=action: self.app.run_action(a), help=action)
+                          lambda a=action: self.app.run_action(a))
 
 
 class FilterPass:
@@ -524,10 +540,7 @@ class SctpInspectApp(App):
         if pkt.notes:
             en = tree.root.add("Expert Info", expand=True)
             for note in pkt.notes:
-                rule = f" ({note.rfc})" if note.rfc else ""
-                key = f"  [{note.key}]" if self.field_names and note.key else ""
-                en.add_leaf(Text(f"[{note.severity.capitalize()}/{note.group}] {note.message}"
-                                 f"{rule}{key}"), data=(note, None))
+                en.add_leaf(self._note_label(note), data=(note, None))
         tree.root.expand()
         self.show_hex(pkt, 0, 0)
         if not self._first_painted:
@@ -555,14 +568,24 @@ class SctpInspectApp(App):
                 waits.append(p._mounting)
         return waits
 
-    def _add_field(self, parent, field, buf, expand=False) -> None:
+    def _field_label(self, field) -> Text:
         label = tree_line(field)
         if self.field_names:
             label = f"{label}  [{field.name}]"
-        text = Text(label)
+        return Text(label)
+
+    def _note_label(self, note) -> Text:
+        rule = f" ({note.rfc})" if note.rfc else ""
+        key = f"  [{note.key}]" if self.field_names and note.key else ""
+        return Text(f"[{note.severity.capitalize()}/{note.group}] {note.message}{rule}{key}")
+
+    def _add_field(self, parent, field, buf, expand=False) -> None:
+        text = self._field_label(field)
         if field.children:
             node = parent.add(text, data=(field, buf), expand=expand)
             for c in field.children:
+                if is_hidden(c.name):       # as read -V: filter-only fields (sctp.port)
+                    continue
                 self._add_field(node, c, buf, expand=expand and c.name == "sctp.chunk")
         else:
             parent.add_leaf(text, data=(field, buf))
@@ -647,9 +670,20 @@ class SctpInspectApp(App):
                 w.toggle_class("-no-hex")
 
     def action_toggle_names(self) -> None:
+        """n: field names on/off, relabelling the tree in place (cursor and
+        expanded nodes stay where they are)."""
         self.field_names = not self.field_names
-        if self.current_packet is not None:
-            self.show_packet(self.current_packet.number - 1)
+        tree = self.query_one("#detail", Tree)
+
+        def walk(node):
+            for c in node.children:
+                f = c.data[0] if c.data else None
+                if f is not None and hasattr(f, "children") and hasattr(f, "name"):
+                    c.set_label(self._field_label(f))
+                elif f is not None and hasattr(f, "severity"):
+                    c.set_label(self._note_label(f))
+                walk(c)
+        walk(tree.root)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -757,7 +791,10 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ tabs
     def action_tab(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        tabs = self.query_one(TabbedContent)
+        if tabs.active == name:
+            self.focus_view(name)       # 1 in the tree: back to the list
+        tabs.active = name
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event) -> None:
@@ -850,7 +887,7 @@ class SctpInspectApp(App):
             t.add_row(str(r["sender"]), "?" if r["streams_out"] is None else str(r["streams_out"]),
                       str(r["sid"]), str(r["messages"]), str(r["bytes"]), str(r["ordered"]),
                       str(r["unordered"]),
-                      ",".join(f"{p}x{n}" for p, n in r["ppids"].items()) or "-",
+                      ppids_text(r["ppids"]),
                       "?" if r["next_seq"] is None else str(r["next_seq"]), str(r["missing"]),
                       str(r["reordered"]), f"{r['first_frame']}-{r['last_frame']}")
         for k, m in enumerate(self._messages):
@@ -1029,7 +1066,12 @@ class SctpInspectApp(App):
     def action_save(self) -> None:
         what = f"the {len(self.filter_pass.view)} filtered packets" if self.filter_pass \
             else f"all {len(self.store)} packets"
+        import os
         base = (self.store.path.rsplit(".", 1)[0] if self.store.path else "capture")
+        if not os.access(os.path.dirname(os.path.abspath(base)), os.W_OK):
+            # the input's directory may be read-only (a shared capture set)
+            base = os.path.join(os.getcwd() if os.access(os.getcwd(), os.W_OK) else "/tmp",
+                                os.path.basename(base))
         self.push_screen(SaveScreen(what, base + ("-filtered" if self.filter_pass else "-copy")
                                     + ".pcapng"), self._save_to)
 

@@ -45,12 +45,24 @@ ASSOC_COLUMNS = [("assoc_index", "#"), ("endpoint1", "endpoint 1"), ("endpoint2"
                  ("end", "end"), ("findings", "findings")]
 
 
+def endpoint_text(ep) -> str:
+    """``10.0.0.1,10.0.0.2:5000``; IPv6 addresses in brackets (``[2001:db8::1]:5000``)."""
+    addrs = ",".join(f"[{x}]" if ":" in x else x for x in ep.addresses) or "?"
+    return f"{addrs}:{ep.port}"
+
+
+def ppids_text(ppids: dict) -> str:
+    """``0 ×6, 46 ×2`` (PPID and message count; ``0x6`` read as hex)."""
+    return ", ".join(f"{p} ×{n}" for p, n in ppids.items()) or "-"
+
+
 def assoc_rows(analyzer) -> list[dict]:
     rows = []
     if analyzer is None:
         return rows
     for a in list(analyzer.associations):
         r = assoc_row(a)
+        r["endpoint1"], r["endpoint2"] = endpoint_text(a.ep[0]), endpoint_text(a.ep[1])
         r["findings"] = "; ".join(findings(a)) or "-"
         rows.append(r)
     return rows
