@@ -467,6 +467,9 @@ class SctpInspectApp(App):
         if not self.paused:
             lst.refresh_count()
             lst.refresh()
+        hdr = self.query_one(ColumnHeader)
+        if hdr.rows_width != lst.rows_width():
+            hdr.refresh()           # the list's scrollbar came or went: same widths as its rows
         if self.first_screen_seconds is None and len(self.store):
             self.first_screen_seconds = time.perf_counter() - self.started
         self._update_status()

@@ -225,6 +225,8 @@ class PacketList(ScrollView, can_focus=True):
 
 
 class ColumnHeader(Static):
+    rows_width = 0      # the width it was last drawn for
+
     DEFAULT_CSS = """
     ColumnHeader { height: 1; background: $boost; text-style: bold; }
     """
@@ -236,6 +238,7 @@ class ColumnHeader(Static):
             width = min(width, self.parent.query_one(PacketList).rows_width())
         except Exception:  # noqa: BLE001 - not beside a list (tests)
             pass
+        self.rows_width = width
         if column_widths(width)[4] < len("Assoc"):
             names[4] = "As"
         return format_row(names, width)
