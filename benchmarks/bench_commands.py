@@ -31,8 +31,10 @@ from bench_read import FIELDS  # noqa: E402  the 31 fields of the first wave
 
 OURS = {
     "read": ["read"],
+    "read --workers 0": ["read", "--workers", "0"],          # one process
     "read -T fields": ["read", "-T", "fields"] + [x for f in FIELDS for x in ("-e", f)],
     "assoc": ["assoc"],
+    "assoc --workers 1": ["assoc", "--workers", "1"],         # one process
     "streams": ["streams"],
     "diagnose": ["diagnose"],
 }
@@ -41,16 +43,27 @@ THEIRS = {
     "tshark -r (TSN analysis)": ["-o", "sctp.tsn_analysis:TRUE", "-r"],
     "tshark -T fields": ["-T", "fields"] + [x for f in FIELDS for x in ("-e", f)] + ["-r"],
 }
-COMPARE = {"read": "tshark -r", "read -T fields": "tshark -T fields", "assoc": "tshark -r",
-           "streams": "tshark -r", "diagnose": "tshark -r"}
+COMPARE = {"read": "tshark -r", "read --workers 0": "tshark -r",
+           "read -T fields": "tshark -T fields", "assoc": "tshark -r",
+           "assoc --workers 1": "tshark -r", "streams": "tshark -r", "diagnose": "tshark -r"}
+
+
+CPU: dict = {}       # command -> CPU seconds (user + system, with its children) of its best round
 
 
 def run(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one process, its output discarded."""
+    """Wall seconds and peak RSS (MiB) of one process, its output discarded
+    (its CPU seconds, children included, in ``run.cpu``)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    before = os.times()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
+    after = os.times()
+    # the process's own CPU from wait4, plus the worker processes it reaped
+    run.cpu = ru.ru_utime + ru.ru_stime + max(0.0, (after.children_user + after.children_system)
+                                               - (before.children_user + before.children_system)
+                                               - (ru.ru_utime + ru.ru_stime))
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3, 4):       # diagnose exits 3 on warnings, 4 on errors
         raise SystemExit(f"{' '.join(argv[:4])}...: exit {code}")
@@ -83,6 +96,8 @@ def side_by_side(path: str, commands: list[str], repeat: int, tshark: bool) -> l
         for kind, c in names:
             wall, rss = run(ours(c, path) if kind == "ours" else theirs(c, path))
             b = best.setdefault(c, [wall, rss])
+            if wall <= b[0]:
+                CPU[c] = run.cpu
             b[0], b[1] = min(b[0], wall), max(b[1], rss)
             print(f"  round {r + 1}: {c:28} {wall:7.2f} s {rss:7.1f} MiB", file=sys.stderr)
     rows = []
@@ -90,7 +105,7 @@ def side_by_side(path: str, commands: list[str], repeat: int, tshark: bool) -> l
         wall, rss = best[c]
         ref = best.get(COMPARE.get(c, ""))
         rows.append({"command": c if kind == "tshark" else f"sctpinspect {c}", "seconds": wall,
-                     "rss_mib": rss, "ratio": (ref[0] / wall) if kind == "ours" and ref else None,
+                     "cpu": CPU.get(c), "rss_mib": rss, "ratio": (ref[0] / wall) if kind == "ours" and ref else None,
                      "vs": COMPARE.get(c) if kind == "ours" and ref else None})
     return rows
 
@@ -128,11 +143,13 @@ def main(argv=None) -> int:
     if not os.path.isfile(path):
         ap.error(f"{path}: no such file")
     print(f"capture: {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
-    print("| command | seconds | peak RSS | ratio (tshark / ours) |")
-    print("|---|---|---|---|")
+    print("| command | seconds (wall) | CPU seconds | peak RSS | ratio (tshark / ours, wall) |")
+    print("|---|---|---|---|---|")
     for row in side_by_side(path, commands, a.repeat, not a.skip_tshark):
         ratio = f"{row['ratio']:.2f}x vs `{row['vs']}`" if row["ratio"] else ""
-        print(f"| {row['command']} | {row['seconds']:.2f} | {row['rss_mib']:.0f} MiB | {ratio} |")
+        cpu = f"{row['cpu']:.2f}" if row["cpu"] is not None else ""
+        print(f"| {row['command']} | {row['seconds']:.2f} | {cpu} | {row['rss_mib']:.0f} MiB | "
+              f"{ratio} |")
     return 0
 
 

@@ -10,11 +10,11 @@ every checksum in the file is the kernel's real CRC32c; netem drops
 (T3-rtx and fast retransmit) and SACKs carry gap blocks.  At the same time:
 
 - ``--diameter`` one-to-one (``SOCK_STREAM``) clients to port 3868 sending
-  Diameter-sized messages (PPID 46, 200 B to 6 KB, the larger ones fragmented
+  Diameter Credit-Control Requests (PPID 46, 200 B to 6 KB, the larger ones fragmented
   into several DATA chunks) on several streams, each answered by an echo of
   the same size (request and answer);
 - ``--m3ua`` one-to-many (``SOCK_SEQPACKET``) clients to port 2905 sending
-  M3UA-sized messages (PPID 3, 60-300 B);
+  M3UA DATA messages carrying SCCP (PPID 3, 60-300 B);
 
 each sending its message list ``--rounds`` times, then shutting down
 gracefully.  dumpcap records both client interfaces into one pcapng.  When the
@@ -34,8 +34,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-DIAMETER = ["0:46:220", "1:46:1400", "2:46:3800", "3:46:600", "1:46:6000", "4:46:320"]
-M3UA = ["0:3:60", "1:3:120", "2:3:272", "3:3:96", "1:3:180"]
+# "p": protocol-shaped payloads (well-formed Diameter CCRs, M3UA DATA with SCCP UDT; see
+# sctpinspect.lab.peer), so tshark dissects them as it would a core network's traffic
+DIAMETER = ["0:46:p220", "1:46:p1400", "2:46:p3800", "3:46:p600", "1:46:p6000", "4:46:p320"]
+M3UA = ["0:3:p60", "1:3:p120", "2:3:p272", "3:3:p96", "1:3:p180"]
 
 
 def inside(a) -> int:

@@ -17,7 +17,7 @@ from . import __version__
 from .errors import UserError
 
 # Order is the order shown in --help.
-COMMANDS = ["read", "capture", "assoc", "streams", "messages", "flow", "diagnose",
+COMMANDS = ["read", "capture", "assoc", "streams", "messages", "stats", "flow", "diagnose",
             "send", "listen", "craft", "tui",
             "export", "sql"]
 

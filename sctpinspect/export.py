@@ -157,6 +157,9 @@ def schemas(pa):
         ("association", pa.int32()), ("endpoints", pa.string()),
         ("frames", pa.list_(pa.uint32())), ("count", pa.uint64()),
         ("message", pa.string()), ("hint", pa.string()), ("details", pa.string()),
+        # root cause first (docs/diagnostics.md): position, the finding that explains it
+        ("id", pa.uint32()), ("caused_by", pa.uint32()), ("depth", pa.uint32()),
+        ("verdict", pa.string()),
     ])
     meta = {b"sctpinspect.schema_version": str(SCHEMA_VERSION).encode()}
     return {n: s.with_metadata(meta) for n, s in
@@ -412,6 +415,8 @@ def _write_findings(w, findings):
             R[k].append(f[k])
         det = f.get("details")
         R["details"].append(None if det is None else json.dumps(det, default=_json_default))
+        for k in ("id", "caused_by", "depth", "verdict"):
+            R[k].append(f.get(k))
         w.rows += 1
 
 

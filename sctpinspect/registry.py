@@ -138,6 +138,8 @@ def spec(name: str) -> FieldSpec | None:
 def format_tshark(name: str, value: Any) -> str:
     """Format ``value`` of field ``name`` exactly as ``tshark -T fields`` does."""
     s = FIELDS.get(name)
+    if s is not None and s.ftype == FT_NONE:
+        return "1"      # tshark (epan/print.c): a text-only field prints its presence
     if value is None:
         return ""
     if s is None:
@@ -155,7 +157,7 @@ def format_tshark(name: str, value: Any) -> str:
         return value.hex() if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
     if ft == FT_RELATIVE_TIME:
         return format(value, ".9f")  # exact for Decimal (frame.time_epoch) and float
-    if ft in (FT_NONE, FT_PROTOCOL):
+    if ft == FT_PROTOCOL:
         return ""
     return _plain(value)
 

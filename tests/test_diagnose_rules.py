@@ -18,6 +18,7 @@ import pytest
 from conftest import PUBLIC, REPO
 from sctpinspect.diagnostics import RULES, CAUSE_RULES, Diagnoser, diagnose_file
 from sctpinspect.analysis import decode_file
+from test_diagnose_field import FIELD_RULES
 
 _spec = importlib.util.spec_from_file_location(
     "make_diag_captures", REPO / "captures" / "diag" / "make_diag_captures.py")
@@ -253,6 +254,7 @@ def test_every_rule_is_tested():
     covered = set().union(*EXPECTED.values()) | {CAUSE_RULES[c][0] for c in mk.CAUSE_INFO}
     covered |= {"init-collision", "checksum-adler32"}     # public captures below
     covered |= {"analysis-capped"}                       # tests/test_floods.py
+    covered |= FIELD_RULES                               # tests/test_diagnose_field.py
     assert set(RULES) <= covered, set(RULES) - covered
 
 

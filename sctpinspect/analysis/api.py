@@ -73,7 +73,7 @@ def decode_file(path: str, decode_options=None) -> Iterable[Packet]:
 
 
 def analyze_file(path: str, options: AnalysisOptions | None = None, decode_options=None,
-                 keep: Callable[[Packet], bool] | None = None) -> AnalysisResult:
+                 keep: Callable[[Packet], bool] | None = None, shards: int = 1) -> AnalysisResult:
     """Decode and analyse ``path`` (pcap/pcapng) in one streaming pass.
 
     ``options.keep_packets`` (default True here) keeps each SCTP packet's
@@ -81,11 +81,26 @@ def analyze_file(path: str, options: AnalysisOptions | None = None, decode_optio
     A damaged file gives the result of every frame before the damage, with
     the source's :class:`~sctpinspect.errors.CaptureFileError` in
     ``result.error`` (the caller prints what it has, then the error).
+    ``shards`` > 1 analyses in that many processes, sharded by association
+    (:mod:`.shard`), when nothing per packet is asked for (no ``keep``, no
+    ``keep_packets``); the result is the same.
     """
     from ..errors import CaptureFileError
     from ..pipeline import Pipeline, open_records
     if options is None:
         options = AnalysisOptions(keep_packets=True)
+    if shards > 1 and keep is None and not options.keep_packets and path != "-":
+        from ..decode import DecodeOptions
+        from ..pipeline import check_readable
+        from .shard import analyze_sharded
+        check_readable(path)
+        merged = analyze_sharded(lambda: open_records(path), options,
+                                 decode_options or DecodeOptions(), shards)
+        if merged is not None:
+            an, frames, error = merged
+            result = AnalysisResult(an, frames)
+            result.error = error
+            return result
     an = Analyzer(options)
     pipe = Pipeline(open_records(path), decode_options, analyse=an.feed)
     kept = []

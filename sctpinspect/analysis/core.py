@@ -40,6 +40,7 @@ from .reassembly import Frag
 from .states import CLOSED, COOKIE_ECHOED, COOKIE_WAIT, ESTABLISHED, TABLE, chunk_name
 
 MASK32 = 0xFFFFFFFF
+ENDED_TSN_HISTORY = 256     # TSNs an ended association keeps behind its highest (TsnLog.retire)
 
 # chunk types
 DATA, INIT, INIT_ACK, SACK, HEARTBEAT, HEARTBEAT_ACK, ABORT = 0, 1, 2, 3, 4, 5, 6
@@ -132,6 +133,7 @@ class Analyzer:
         self._by_ports: dict = {}    # (low port, high port) -> [assoc, ...] live
         self._live: OrderedDict = OrderedDict()      # index -> assoc, LRU order
         self.evicted = Counter()     # what the caps dropped
+        self._mru = None             # index of the association last moved to the LRU end
         self.sctp_packets = 0
         # called as on_message(pkt, Message, [Frag in order]) for each completed user
         # message (sctpinspect.payload dissects the reassembled ones; a Frag's
@@ -162,11 +164,12 @@ class Analyzer:
         if assoc is None:
             pkt.analysis = {"assoc_index": None}
             return pkt.analysis
-        live = self._live
-        if next(reversed(live)) != assoc.index:
-            live.move_to_end(assoc.index)
-        ts = pkt.ts
-        frame = pkt.record.number
+        if assoc.index != self._mru:                # the LRU order of live associations
+            self._live.move_to_end(assoc.index)
+            self._mru = assoc.index
+        rec = pkt.record
+        ts = rec.ts_ns / 1e9                        # pkt.ts, without the property call
+        frame = rec.number
         assoc.packets += 1
         assoc.last_frame = frame
         assoc.last_ts = ts
@@ -197,17 +200,22 @@ class Analyzer:
         counts = assoc.chunk_counts[sender]
         handlers = HANDLERS
         steps = _STEPS
+        names = _COUNT_NAMES
         for k, c in enumerate(chunks):
             ctype = c.type
-            counts[_NAMES.get(ctype) or chunk_name(ctype)] += 1
+            name = names.get(ctype)
+            if name is None:
+                name = names[ctype] = _NAMES.get(ctype) or chunk_name(ctype)
+            counts[name] += 1
             h = handlers.get(ctype)
             if h is not None:
                 h(self, pkt, assoc, sender, c, k, ps, info)
             # both endpoints' state machines; most chunks change nothing (one dict hit)
             key = (se.state, re_.state, ctype)
-            if key not in steps:
-                steps[key] = _step_changes(*key)
-            if steps[key]:
+            changes = steps.get(key)
+            if changes is None:
+                changes = steps[key] = _step_changes(*key)
+            if changes:
                 self._apply(assoc, sender, "send", ctype, frame, ts, info)
                 self._apply(assoc, receiver, "recv", ctype, frame, ts, info)
         a0, a1 = assoc.ep[0].state, assoc.ep[1].state
@@ -349,6 +357,7 @@ class Analyzer:
         self.associations.append(a)
         self._by_ports.setdefault(_pkey(pkt.sport, pkt.dport), []).append(a)
         self._live[index] = a
+        self._mru = index
         if len(self._live) > opts.max_associations:
             self._evict()
         return a
@@ -356,6 +365,8 @@ class Analyzer:
     def _evict(self) -> None:
         """Drop the least recently active association's live state (its summary stays)."""
         _, old = self._live.popitem(last=False)
+        if old.index == self._mru:
+            self._mru = None
         self.evicted["associations"] += 1
         pk = _pkey(old.ep[0].port, old.ep[1].port)
         lst = self._by_ports.get(pk)
@@ -376,6 +387,11 @@ class Analyzer:
         assoc.ended = True
         assoc.end_reason = reason
         assoc.end_frame = frame
+        # an ended association keeps only a short TSN history (memory flat in the
+        # number of associations a long capture goes through)
+        for d in assoc.dirs:
+            if d.log is not None:
+                d.log.retire(ENDED_TSN_HISTORY)
 
     # ------------------------------------------------------------------ states
     def _apply(self, assoc: Association, side: int, direction: str, ctype: int, frame: int,
@@ -480,7 +496,8 @@ class Analyzer:
         length = chunk.clen - (20 if idata else 16)
         if length < 0:
             length = 0
-        frame = pkt.record.number
+        rec = pkt.record
+        frame = rec.number
         d.data_chunks += 1
         d.data_bytes += length
         ps.data_chunks += 1
@@ -494,15 +511,23 @@ class Analyzer:
                 info["path_change"] = {"from": cur, "to": path}
             d.current_path = path
         log = d.log or d.start()
-        x = log.ext(tsn)
-        if d.highest_tsn is None or tsn_le(d.highest_tsn, tsn):
+        # log.ext(tsn) and log.index(x), inline: this runs for every DATA chunk
+        hi = log.hi
+        if hi is None:
+            x = tsn
+        else:
+            dx = (tsn - log.hi_raw) & MASK32
+            x = hi + dx if dx < 0x80000000 else hi + dx - 0x100000000
+        h = d.highest_tsn
+        if h is None or ((tsn - h) & MASK32) < 0x80000000:      # tsn_le(h, tsn)
             d.highest_tsn = tsn
-        i = log.index(x)
-        annotate = self.options.annotate
+        i = x - log.lo + log.start
+        if not (log.start <= i < len(log.frame) and log.frame[i]):
+            i = -1
         if i >= 0 or (log.first is not None and log.first <= x < log.lo):
-            self._retransmission(pkt, d, chunk, k, log, i, info, annotate)
+            self._retransmission(pkt, d, chunk, k, log, i, info, self.options.annotate)
             return
-        if log.add(x, tsn, frame, pkt.record.ts_ns, k) < 0:
+        if log.add(x, tsn, frame, rec.ts_ns, k) < 0:
             self.evicted["tsns"] += 1
         elif log.evicted != d.evicted_seen:
             self.evicted["tsns"] += log.evicted - d.evicted_seen
@@ -583,9 +608,13 @@ class Analyzer:
             if b and not u:
                 self._check_seq(st, seq, frame, 0xFFFFFFFF if idata else 0xFFFF)
         opts = self.options
+        if b and e and self.on_message is None:  # a whole message in one chunk, nobody needs its Frag
+            self._count_message(pkt, assoc, d, st, sid, seq, ppid, u, length, [frame], tsn, tsn,
+                                idata)
+            return
         data = _user_data(pkt, chunk, idata) if opts.keep_payload else None
         f = Frag(x, tsn, frame, sid, seq, ppid, u, b, e, length, fsn, data, chunk, chunk.offset, k,
-                 pkt.ts)
+                 pkt.record.ts_ns / 1e9)
         if b and e:                              # a whole message in one chunk
             self._complete(pkt, assoc, d, st, (f,), idata)
             return
@@ -611,28 +640,48 @@ class Analyzer:
                 return
         st.next_seq = (seq + 1) & mask
 
+    def _count_message(self, pkt, assoc, d, st, sid, seq, ppid, u, size, frames, first_tsn,
+                       last_tsn, idata) -> None:
+        """A user message completed in ``pkt``: the counts, the Message record, the
+        packet's analysis entry."""
+        d.messages += 1
+        d.message_bytes += size
+        if st is not None:
+            st.messages += 1
+            st.bytes += size
+            if u:
+                st.unordered += 1
+            else:
+                st.ordered += 1
+            if ppid is not None:
+                st.ppids[ppid] += 1
+        opts = self.options
+        if opts.keep_messages:
+            if len(self.messages) < opts.max_messages:
+                self.messages.append(Message(assoc.index, d.sender, sid, seq,
+                                             ppid if ppid is not None else 0, bool(u), size,
+                                             frames, first_tsn, last_tsn, pkt.record.number,
+                                             pkt.ts, idata))
+            else:
+                self.evicted["messages"] += 1
+        pkt.analysis.setdefault("messages", []).append(
+            {"sid": sid, "seq": seq, "ppid": ppid if ppid is not None else 0,
+             "length": size, "frames": frames})
+
     def _complete(self, pkt, assoc, d, st, frags, idata) -> None:
         first = frags[0]
         size = 0
         for f in frags:
             size += f.length
         frame = pkt.record.number
-        d.messages += 1
-        d.message_bytes += size
-        if st is not None:
-            st.messages += 1
-            st.bytes += size
-            if first.u:
-                st.unordered += 1
-            else:
-                st.ordered += 1
-            if first.ppid is not None:
-                st.ppids[first.ppid] += 1
         frames = [f.frame for f in frags]
+        self._count_message(pkt, assoc, d, st, first.sid, first.seq, first.ppid, first.u, size,
+                            frames, first.tsn, frags[-1].tsn, idata)
         n = len(frags)
         if n > 1:
             if self.options.annotate:
-                last = frags[-1].chunk
+                # the tree goes on the completing packet (tshark), not on the last TSN
+                last = next((f.chunk for f in reversed(frags) if f.frame == frame), None)
                 if last is not None:
                     tree = Field("sctp.fragments", None, last.offset, 0,
                                  f"[{n} Message fragments ({size} bytes)]")
@@ -644,18 +693,6 @@ class Analyzer:
                 for f in frags:
                     if f.frame != frame:
                         late(f.frame, f.k, "sctp.reassembled_in", frame)
-        opts = self.options
-        if opts.keep_messages:
-            if len(self.messages) < opts.max_messages:
-                self.messages.append(Message(assoc.index, d.sender, first.sid, first.seq,
-                                             first.ppid if first.ppid is not None else 0,
-                                             bool(first.u), size, frames, first.tsn, frags[-1].tsn,
-                                             frame, pkt.ts, idata))
-            else:
-                self.evicted["messages"] += 1
-        pkt.analysis.setdefault("messages", []).append(
-            {"sid": first.sid, "seq": first.seq, "ppid": first.ppid if first.ppid is not None else 0,
-             "length": size, "frames": frames})
         if self.on_message is not None:
             msg = Message(assoc.index, d.sender, first.sid, first.seq,
                           first.ppid if first.ppid is not None else 0, bool(first.u), size,
@@ -685,7 +722,8 @@ class Analyzer:
         if log.hi is None:
             log.anchor(cum)
         sack = chunk if self.options.annotate else None
-        cx = log.ext(cum)
+        dx = (cum - log.hi_raw) & MASK32            # log.ext(cum), inline (every SACK)
+        cx = log.hi + dx if dx < 0x80000000 else log.hi + dx - 0x100000000
         acked = log.ack_upto(cx)
         if acked:
             self._acked(log, acked, frame, ts_ns, sack,
@@ -732,6 +770,13 @@ class Analyzer:
         base = log.lo - log.start
         acked = log.acked
         late = self.on_late
+        if late is None and sack is None:           # only the ack frames (assoc, streams)
+            lo, hi = log.start, len(acked)
+            for x in xs:
+                i = x - base
+                if lo <= i < hi:
+                    acked[i] = frame
+            return
         n = 0
         for x in xs:
             i = x - base
@@ -820,6 +865,8 @@ HANDLERS = {
 
 # chunk type -> the RFC name the counts and events use
 from .states import CHUNK_NAMES as _NAMES  # noqa: E402
+
+_COUNT_NAMES: dict = {}      # chunk type -> its name in chunk_counts, filled on first use
 
 __all__ = ["Analyzer", "AnalysisOptions", "Association", "Endpoint", "Direction", "StreamStats",
            "Message", "PathStats", "tsn_le", "CHAT", "HANDLERS"]

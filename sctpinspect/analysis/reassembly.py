@@ -51,6 +51,15 @@ class Frag:
         self.k = k              # the chunk's index in its packet
         self.ts = ts            # its packet's time (the messages command's first/last time)
 
+    # A Frag pickled (sent from an analysis shard to the merging process) leaves
+    # its Chunk behind: that is only valid while its packet is the current one.
+    def __getstate__(self):
+        return tuple(None if n == "chunk" else getattr(self, n) for n in self.__slots__)
+
+    def __setstate__(self, state):
+        for n, v in zip(self.__slots__, state):
+            setattr(self, n, v)
+
 
 class DataReassembly:
     """Pending DATA fragments of one direction, in runs of consecutive TSNs."""

@@ -196,6 +196,34 @@ class TsnLog:
             n = len(self.frame)
             self._trim_to(min(limit, self.lo + (n - self.start)))
 
+    def retire(self, history: int) -> None:
+        """The association ended (both endpoints CLOSED, RFC 9260 9.1, 9.2): keep the
+        outstanding TSNs and at most ``history`` TSNs behind the highest, and give
+        the memory of the rest back.  A TSN below the window still counts as a
+        retransmission if it comes again (``first``), only without the frame of
+        its first transmission.  Nothing is counted as evicted: these TSNs were
+        acknowledged, not dropped."""
+        if self.hi is None:
+            return
+        limit = self.hi + 1 - history
+        if self.out and self.out[0] < limit:
+            limit = self.out[0]
+        self._trim_to(min(limit, self.lo + (len(self.frame) - self.start)))
+        s = self.start
+        if s:
+            del self.frame[:s]
+            del self.ts[:s]
+            del self.count[:s]
+            del self.acked[:s]
+            del self.chunk[:s]
+            self.start = 0
+        # arrays grown by append keep spare room: copy them to their exact size
+        self.frame = array("I", self.frame)
+        self.ts = array("q", self.ts)
+        self.count = bytearray(self.count)
+        self.acked = array("I", self.acked)
+        self.chunk = array("H", self.chunk)
+
     # -- acknowledgements -------------------------------------------------------------
     def ack_upto(self, x: int) -> list:
         """Acknowledge every outstanding TSN <= ``x``; returns them (ascending)."""

@@ -40,15 +40,16 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments
+    from ._analysis_common import common_arguments, workers_argument
     common_arguments(p)
+    workers_argument(p)
     p.add_argument("--json", action="store_true", help="print the associations as a JSON array")
 
 
 def run(args) -> int:
     from ..analysis.report import assoc_table
     from ._analysis_common import dump_json, run_analysis
-    result, err = run_analysis(args.file)
+    result, err = run_analysis(args.file, workers=args.workers)
     if result is not None:
         if args.json:
             dump_json([a.to_dict() for a in result.associations])

@@ -35,6 +35,11 @@ once per association and subject, with a count ("x12").
                        == "abort"' (findings certain only at end of capture,
                        like init-unanswered, have no rule field in packets)
   --min-severity LEVEL only findings at LEVEL or worse (info, warn, error)
+  --timeline           after each association's findings, its timeline: state
+                       changes, window events, RTO backoffs, path changes and
+                       the first frame of each finding, with times
+  --set NAME=VALUE     override a rule threshold (repeatable), e.g.
+                       --set stall.rtos=5 (see --rules for the names)
   --rules              print the rule catalogue and exit
 
 Exit status: 0 when no finding above info is shown; 3 when the worst shown
@@ -61,6 +66,10 @@ def add_arguments(p) -> None:
     p.add_argument("--no-checksum", action="store_true",
                    help="do not verify CRC32c (the checksum rules then stay silent)")
     p.add_argument("--rules", action="store_true", help="list the rule catalogue and exit")
+    p.add_argument("--timeline", action="store_true",
+                   help="print each association's timeline after its findings (text output)")
+    p.add_argument("--set", dest="thresholds", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a rule threshold, e.g. --set stall.rtos=5 (repeatable)")
 
 
 def rules_table() -> str:
@@ -70,6 +79,11 @@ def rules_table() -> str:
     for r in RULES.values():
         lines.append(f"{r.id:{w}s}  {r.severity:5s}  {r.rfc}")
         lines.append(f"{'':{w}s}  {r.explanation}")
+    from ..diagnostics.rules import THRESHOLDS
+    lines.append("")
+    lines.append("thresholds (--set NAME=VALUE):")
+    for k, (v, meaning) in THRESHOLDS.items():
+        lines.append(f"  {k} = {v}  ({meaning})")
     return "\n".join(lines)
 
 
@@ -84,6 +98,8 @@ def run(args) -> int:
     from ..diagnostics import diagnose_packets
     from ..pipeline import check_readable, compile_display_filter
 
+    if args.timeline and args.json:
+        raise UserError("--timeline is for the text report, not --json")
     check_readable(args.file)
     predicate = compile_display_filter(args.display_filter)
     opts = DecodeOptions(verify_checksum=not args.no_checksum)
@@ -102,8 +118,14 @@ def run(args) -> int:
     from ..analysis.core import AnalysisOptions, Analyzer
     from ..diagnostics.engine import Diagnoser
     marks = predicate is not None
+    overrides = {}
+    for item in args.thresholds:
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--set needs NAME=VALUE, not {item!r}")
+        overrides[name.strip()] = value.strip()
     diagnoser = Diagnoser(Analyzer(AnalysisOptions(annotate=marks, keep_messages=False)),
-                          annotate=marks)
+                          annotate=marks, thresholds=overrides)
     result = diagnose_packets(packets(), predicate, args.min_severity, diagnoser)
     err = holder.get("err")
     if err is not None and not holder.get("read"):
@@ -114,7 +136,7 @@ def run(args) -> int:
         json.dump(result.to_json(), sys.stdout, indent=1, default=_default)
         sys.stdout.write("\n")
     else:
-        print(result.text())
+        print(result.text(timeline=args.timeline))
     sys.stdout.flush()
     if err is not None:
         raise err

@@ -105,6 +105,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "this one (default: one per CPU, at most 4, for a file of 16 MiB or "
                         "more on a machine with 2 or more CPUs, else 0; 0 = never). Only the plain summary with the "
                         "default time column uses them; the output is the same")
+    p.add_argument("-2", dest="two_pass", action="store_true",
+                   help="two passes, as tshark -2: the analysis fields about later frames "
+                        "(sctp.acked, sctp.data_rtt, sctp.retransmitted, sctp.reassembled_in) "
+                        "land on the DATA chunk they describe; needs a file, not -")
+    p.add_argument("-q", dest="quiet", action="store_true",
+                   help="print no packets (with -z: only the statistics), as tshark -q")
+    p.add_argument("-z", dest="stats", action="append", metavar="STAT",
+                   help="with -q: print a statistic in tshark's layout: sctp,stat, conv,sctp, "
+                        "endpoints,sctp, expert, each with an optional ,FILTER (repeatable; "
+                        "see `sctpinspect stats` for one row per association)")
     p.add_argument("--no-progress", action="store_true",
                    help="never show the progress bar (it appears only for long reads, "
                         "on a terminal, when stdout is redirected)")
@@ -142,6 +152,11 @@ def run(args) -> int:
     elif args.fields or args.field_options:
         raise UserError("-e and -E need -T fields")
     options = _decode_options(args)
+    if args.two_pass and args.file == "-":
+        raise UserError("-2 reads the file twice: give a capture file, not -")
+    if args.quiet or args.stats:
+        from .stats import run_read_taps
+        return run_read_taps(args, options)
     from ..payload import needs_payload, payload_hook
     decode_as = None
     if args.decode_as:
@@ -170,6 +185,11 @@ def run(args) -> int:
     else:
         analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
                                 verbose=args.verbose or fmt == "json")
+    if args.two_pass:       # tshark -2: facts about earlier frames from a first pass
+        from ..analysis.twopass import first_pass, wanted
+        facts = first_pass(open_records(args.file), options,
+                           wanted(args.fields, args.display_filter, args.verbose or fmt == "json"))
+        analyse = facts.apply if analyse is None else _chain(analyse, facts.apply)
     if payload is not None:
         analyse = payload if analyse is None else _chain(analyse, payload)
     pipe = Pipeline(records, options, predicate=predicate, analyse=analyse,

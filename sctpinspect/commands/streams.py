@@ -30,8 +30,9 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments
+    from ._analysis_common import common_arguments, workers_argument
     common_arguments(p)
+    workers_argument(p)
     p.add_argument("--assoc", type=A.INDEX, metavar="N",
                    help="only association N (the index `assoc` prints)")
     p.add_argument("--json", action="store_true", help="print the rows as a JSON array")
@@ -40,7 +41,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..analysis.report import streams_table
     from ._analysis_common import dump_json, pick_assoc, run_analysis
-    result, err = run_analysis(args.file)
+    result, err = run_analysis(args.file, workers=args.workers)
     if result is not None:
         pick_assoc(result, args.assoc)
         rows = result.streams(args.assoc)

@@ -295,20 +295,10 @@ def _ip_offset(buf, lt, caplen):
     return None
 
 
-def compact_frame(rec: Record, first_ns: int, verify: bool = True, options=None) -> Packet | None:
-    """The compact record of a frame holding one whole SCTP packet, or None.
-
-    Vouched for: a link layer of LINKTYPES that adds no note (Ethernet II,
-    Linux cooked v1/v2, raw IP, BSD loopback), IPv4 without options and not
-    a fragment, or IPv6 without extension headers, the whole packet
-    captured, at least one chunk, and every chunk's row ``fast`` check
-    passing with its padding present and zero and the bundling rules kept
-    (RFC 9260 6.10).  The checksum may have any outcome: its note is the one
-    the full decoder makes.  Such a packet is exactly what the full decoder
-    would give (tests/test_compact.py checks every field and note of every
-    capture), only without its tree until asked.
-    """
-    buf = rec.data
+def _sctp_in(buf, rec):
+    """(IP version, IP offset, SCTP offset, end of the IP payload) of a frame
+    whose link and IP layers the compact path reads (see :func:`compact_frame`),
+    else None."""
     caplen = len(buf)
     if caplen < rec.wirelen or caplen < 32:
         return None
@@ -326,25 +316,58 @@ def compact_frame(rec: Record, first_ns: int, verify: bool = True, options=None)
         pend = ip + tlen
         if vhl != 0x45 or proto != 132 or frag & 0x3FFF or pend > caplen or tlen < 36:
             return None
-        s = ip + 20
+        return 4, ip, ip + 20, pend
+    if caplen < ip + 56 or buf[ip] >> 4 != 6 or buf[ip + 6] != 132:
+        return None
+    plen = _U16(buf, ip + 4)[0]
+    pend = ip + 40 + plen
+    if plen < 16 or pend > caplen:
+        return None
+    return 6, ip, ip + 40, pend
+
+
+def sctp_ports(rec: Record) -> tuple | None:
+    """(source port, destination port) of a frame holding one whole SCTP
+    packet in plain IPv4/IPv6 (what :func:`compact_frame` reads), without
+    decoding it; None for every other frame (fragments, tunnels, ICMP, ...).
+    The analysis shards associations by their ports with it."""
+    buf = rec.data
+    where = _sctp_in(buf, rec)
+    if where is None:
+        return None
+    s = where[2]
+    return buf[s] << 8 | buf[s + 1], buf[s + 2] << 8 | buf[s + 3]
+
+
+def compact_frame(rec: Record, first_ns: int, verify: bool = True, options=None) -> Packet | None:
+    """The compact record of a frame holding one whole SCTP packet, or None.
+
+    Vouched for: a link layer of LINKTYPES that adds no note (Ethernet II,
+    Linux cooked v1/v2, raw IP, BSD loopback), IPv4 without options and not
+    a fragment, or IPv6 without extension headers, the whole packet
+    captured, at least one chunk, and every chunk's row ``fast`` check
+    passing with its padding present and zero and the bundling rules kept
+    (RFC 9260 6.10).  The checksum may have any outcome: its note is the one
+    the full decoder makes.  Such a packet is exactly what the full decoder
+    would give (tests/test_compact.py checks every field and note of every
+    capture), only without its tree until asked.
+    """
+    buf = rec.data
+    where = _sctp_in(buf, rec)
+    if where is None:
+        return None
+    version, ip, s, pend = where
+    if version == 4:
         pair = buf[ip + 12:ip + 20]
         addrs = _PAIRS.get(pair)
         if addrs is None:
             addrs = _pair(pair, _addr4, 4)
-        src, dst = addrs
     else:
-        if caplen < ip + 56 or buf[ip] >> 4 != 6 or buf[ip + 6] != 132:
-            return None
-        plen = _U16(buf, ip + 4)[0]
-        pend = ip + 40 + plen
-        if plen < 16 or pend > caplen:
-            return None
-        s = ip + 40
         pair = buf[ip + 8:ip + 40]
         addrs = _PAIRS.get(pair)
         if addrs is None:
             addrs = _pair(pair, _addr6, 16)
-        src, dst = addrs
+    src, dst = addrs
     sport, dport, vtag, csum = _COMMON(buf, s)
     if not verify:
         status, expected = "unverified", None

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import sys
 
-from .rules import RULES
+from .rules import CAUSED_BY, RULES, THRESHOLDS
 
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
+# further generated blocks: marker name -> function making its text
+
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "diagnostics.md")
 
 
@@ -30,10 +32,34 @@ def table() -> str:
     return "\n".join(out).strip() + "\n"
 
 
+def thresholds_table() -> str:
+    out = ["| threshold | default | meaning |", "|---|---|---|"]
+    for k, (v, meaning) in THRESHOLDS.items():
+        out.append(f"| `{k}` | {v} | {meaning} |")
+    return "\n".join(out) + "\n"
+
+
+def chains_table() -> str:
+    out = ["| finding | listed under (first that applies) |", "|---|---|"]
+    for effect, causes in CAUSED_BY.items():
+        out.append(f"| `{effect}` | " + ", ".join(
+            f"`{c}`" + {"after": "", "same": " (same frame)", "any": " (any time)"}[m]
+            for c, m in causes) + " |")
+    return "\n".join(out) + "\n"
+
+
+BLOCKS = {"rules": table, "thresholds": thresholds_table, "chains": chains_table}
+
+
 def render(doc_text: str) -> str:
-    a = doc_text.index(BEGIN) + len(BEGIN)
-    b = doc_text.index(END)
-    return doc_text[:a] + "\n" + table() + doc_text[b:]
+    for name, fn in BLOCKS.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if name != "rules" and begin not in doc_text:
+            continue
+        a = doc_text.index(begin) + len(begin)
+        b = doc_text.index(end)
+        doc_text = doc_text[:a] + "\n" + fn() + doc_text[b:]
+    return doc_text
 
 
 def main(argv=None) -> int:

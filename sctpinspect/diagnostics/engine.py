@@ -24,14 +24,15 @@ from ..analysis import Analyzer
 from ..decode.sctp.names import CHUNK_NAMES, PARAMETER_NAMES, PPIDS
 from ..model import ERROR as NOTE_ERROR, WARN as NOTE_WARN, Field, Packet
 from ..registry import FT_STRING, register
-from .rules import CAUSE_RULE_ID, INFO, RULES, SEVERITY_RANK, WARN, at_least
+from .field import FieldChecks
+from .rules import CAUSE_RULE_ID, INFO, RULES, SEVERITY_RANK, WARN, at_least, thresholds
 
 register("sctpinspect.rule", "Diagnostic rule", FT_STRING,
          description="id of a sctpinspect diagnose rule this packet proves")
 
 DATA, INIT, INIT_ACK, SACK, HEARTBEAT, HEARTBEAT_ACK, ABORT = 0, 1, 2, 3, 4, 5, 6
 SHUTDOWN, SHUTDOWN_ACK, ERROR_CHUNK, COOKIE_ECHO, COOKIE_ACK = 7, 8, 9, 10, 11
-SHUTDOWN_COMPLETE, I_DATA, ASCONF_ACK = 14, 64, 0x80
+SHUTDOWN_COMPLETE, I_DATA, ASCONF_ACK, FORWARD_TSN = 14, 64, 0x80, 192
 MASK32 = 0xFFFFFFFF
 
 # Extension -> how an INIT / INIT ACK announces it (RFC 4895, 5061, 6525, 8260, 3758,
@@ -69,7 +70,7 @@ class Finding:
     """One diagnosis: a rule that fired, where, and the frames that prove it."""
 
     __slots__ = ("rule", "severity", "rfc", "association", "assoc_label", "frames", "count",
-                 "message", "hint", "key", "first_ts", "extra", "max_frames")
+                 "message", "hint", "key", "first_ts", "extra", "max_frames", "by")
 
     def __init__(self, rule_id: str, association, assoc_label: str, message: str, key=None,
                  severity: str | None = None, max_frames: int = 50):
@@ -87,6 +88,7 @@ class Finding:
         self.first_ts = None
         self.extra: dict = {}
         self.max_frames = max_frames
+        self.by = None              # the endpoint that sent the ABORT (abort rules)
 
     def add_frame(self, frame: int) -> None:
         if frame in self.frames[-4:]:
@@ -186,19 +188,49 @@ def _causes(chunk) -> list:
     return list(v[0])
 
 
+# causes whose information is text people quote in their reports: the reason of a
+# User Initiated Abort (RFC 9260 3.3.10.12), the additional information of a Protocol
+# Violation (3.3.10.13)
+TEXT_CAUSES = (12, 13)
+MAX_REASON = 200
+
+
+def cause_reason(c) -> str | None:
+    """The quoted text of a User Initiated Abort / Protocol Violation cause, escaped
+    (non-printable bytes as \\xNN, trailing NULs dropped, at most MAX_REASON chars)."""
+    if c[0] not in TEXT_CAUSES or not isinstance(c[1], (bytes, bytearray)):
+        return None
+    raw = bytes(c[1]).rstrip(b"\0")
+    if not raw:
+        return None
+    s = "".join(chr(b) if 32 <= b < 127 and b != 0x5C else f"\\x{b:02x}" for b in raw[:MAX_REASON])
+    if len(raw) > MAX_REASON:
+        s += "..."
+    return s
+
+
 def _cause_text(c) -> str:
     if c[2]:
-        return c[2]
-    from ..decode.sctp.names import CAUSE_NAMES
-    return CAUSE_NAMES.get(c[0], f"cause {c[0]}")
+        text = c[2]
+    else:
+        from ..decode.sctp.names import CAUSE_NAMES
+        text = CAUSE_NAMES.get(c[0], f"cause {c[0]}")
+    reason = cause_reason(c)
+    if reason is not None:
+        text += f' "{reason}"'
+    return text
 
 
 class Diagnoser:
     """Streaming rule engine; see the module docstring."""
 
     def __init__(self, analyzer: Analyzer | None = None, annotate: bool = True,
-                 max_frames: int = 50, abort_loop: int = 3, max_findings: int = 1000):
+                 max_frames: int = 50, abort_loop: int = 3, max_findings: int = 1000,
+                 thresholds: dict | None = None):
         self.analyzer = analyzer if analyzer is not None else Analyzer()
+        # the rules' named thresholds (rules.THRESHOLDS) with the caller's overrides
+        self.thresholds = _thresholds(thresholds)
+        self.field = FieldChecks(self, self.thresholds)
         self.annotate = annotate
         self.max_frames = max_frames
         # findings of one rule listed one by one; beyond, the rule's further
@@ -345,6 +377,8 @@ class Diagnoser:
             self._checksum(pkt, an.associations[st.alias], self._state(an.associations[st.alias]), new)
             return new
         self._checksum(pkt, assoc, st, new)
+        field = self.field
+        field.packet(pkt, assoc, st, sender, new)
         if pkt.notes:
             self._notes(pkt, assoc, new)
         if assoc.ended and assoc.end_frame < pkt.number and assoc.end_reason != "restart":
@@ -359,12 +393,23 @@ class Diagnoser:
                        f"and {pkt.number}): initialisation collision",
                        frames=[st.inits[0][0]] if st.inits else ())
         receiver = 1 - sender
+        has_data = False
         for c in pkt.chunks:
             t = c.type
             if t == DATA or t == I_DATA:
                 self._data(pkt, assoc, st, sender, c, new)
+                if t == DATA:
+                    has_data = True
+                    field.data(pkt, assoc, sender, c)
             elif t == SACK:
                 self._sack(st, receiver, c)
+                field.sack(pkt, assoc, st, sender, c, new)
+            elif t == HEARTBEAT:
+                field.heartbeat(pkt, assoc, c)
+            elif t == HEARTBEAT_ACK:
+                field.heartbeat_ack(pkt, assoc, sender, c, new)
+            elif t == FORWARD_TSN:
+                field.forward_tsn(pkt, assoc, sender, c, new)
             elif t == INIT:
                 self._init(pkt, assoc, st, sender, c, new)
             elif t == INIT_ACK:
@@ -374,6 +419,7 @@ class Diagnoser:
             elif t == COOKIE_ACK:
                 if not st.cookie_acked:
                     st.cookie_acked = pkt.number
+                    field.flow(assoc).cookie_ack_how = "sent COOKIE ACK"
             elif t == ABORT:
                 self._abort(pkt, assoc, st, sender, c, new)
             elif t == ERROR_CHUNK or t == ASCONF_ACK:
@@ -386,6 +432,10 @@ class Diagnoser:
             if st.echoes and not st.cookie_acked and sender != st.echo_side and \
                     t in (DATA, I_DATA, SACK, HEARTBEAT, HEARTBEAT_ACK, SHUTDOWN, SHUTDOWN_ACK):
                 st.cookie_acked = pkt.number   # the peer acts ESTABLISHED: cookie accepted
+                field.flow(assoc).cookie_ack_how = (
+                    f"acted established ({CHUNK_NAMES.get(t, t)})")
+        if has_data:
+            field.data_packet(pkt, assoc, st, sender, new)
         if info.get("retransmissions"):
             self._retrans(pkt, assoc, st, sender, new)
         dups = info.get("duplicate_tsns")
@@ -539,6 +589,8 @@ class Diagnoser:
                        "(must be 0)")
         if st.init_side is None:
             st.init_side = sender
+        if self.field.init(pkt, assoc, st, sender, chunk, new):
+            return      # a late copy of the INIT (init-after-established), not a retransmission
         if sender == st.init_side:
             st.inits.append((pkt.number, pkt.ts))
             if len(st.inits) > 1:
@@ -564,6 +616,7 @@ class Diagnoser:
     def _init_ack(self, pkt, assoc, st, sender, chunk, new) -> None:
         if not st.init_acked:
             st.init_acked = pkt.number
+        self.field.init_ack(pkt, assoc, st, sender, chunk, new)
         types, sup, rejected = _params(chunk)
         mine = _features(types, sup)
         st.features[sender] = mine
@@ -616,6 +669,7 @@ class Diagnoser:
             f.message = (f"COOKIE ECHO from {_ep_label(assoc, sender)} retransmitted "
                          f"{len(st.echoes) - 1} times: sent at {times} s")
             if st.cookie_acked:
+                self.field.cookie_echo_again(pkt, assoc, st, sender, new)
                 f.message += (f", although the peer answered in frame {st.cookie_acked}: the "
                               "answer was lost after the capture point or discarded by the "
                               "initiator (a firewall on its side?)")
@@ -645,19 +699,22 @@ class Diagnoser:
                              f"ABORT (frames {', '.join(map(str, lst[:10]))}"
                              f"{', ...' if len(lst) > 10 else ''})")
                 f.count = len(lst)
+        self.field.abort(pkt, assoc, st, sender, ctext, new)
         if rstate == "COOKIE-WAIT" and st.inits and not st.init_acked:
             dt = pkt.ts - st.inits[-1][1]
-            self._emit(new, "init-aborted", pkt, assoc,
+            f = self._emit(new, "init-aborted", pkt, assoc,
                        f"INIT from {_ep_label(assoc, peer)} (frame {st.inits[-1][0]}) answered by "
                        f"ABORT from {_ep_label(assoc, sender)} {dt:.6f} s later ({ctext})"
                        + ("" if causes else ": nobody listens on that port, or the peer refuses"),
                        frames=[st.inits[-1][0]])
         else:
             when = pkt.ts - assoc.first_ts
-            self._emit(new, "abort", pkt, assoc,
-                       f"{_ep_label(assoc, sender)} aborted the association at frame "
-                       f"{pkt.number} (+{when:.6f} s, {rstate or '?'} on the receiving side"
-                       f"{', T bit' if tbit else ''}): {ctext}", key=pkt.number)
+            f = self._emit(new, "abort", pkt, assoc,
+                           f"{_ep_label(assoc, sender)} aborted the association at frame "
+                           f"{pkt.number} (+{when:.6f} s, {rstate or '?'} on the receiving side"
+                           f"{', T bit' if tbit else ''}): {ctext}", key=pkt.number)
+        if f is not None:
+            f.by = _ep_label(assoc, sender)
         self._cause_findings(pkt, assoc, st, sender, causes, "ABORT", new)
 
     def _error(self, pkt, assoc, st, sender, chunk, new) -> None:
@@ -820,6 +877,8 @@ class Diagnoser:
         label = "" if assoc is not None else f"{src}:{sport} -> {dst}:{dport}"
         self._emit(new, "icmp-unreachable", pkt, assoc, msg, key=(what, src, dst),
                    label=None if assoc is not None else label)
+        if assoc is not None and dst is not None:
+            self.field.icmp(pkt, assoc, str(src), sport, str(dst), msg, new)
 
     # ------------------------------------------------------------------ end of capture
     def finish(self) -> list[Finding]:
@@ -873,8 +932,10 @@ class Diagnoser:
                     if f is not None:
                         f.extra.setdefault("stalls", []).append(
                             {"frame": d.zero_window_since[0], "end_frame": None, "seconds": None})
+        self.field.finish(new)
         self._offload_heuristic()
         capped = {k: v for k, v in self.analyzer.evicted.items() if v}
+        capped.update({k: v for k, v in self.field.evicted.items() if v})
         folded = {f.rule: f.extra["folded"] for f in self.findings
                   if f.key == "overflow" and f.association is None}
         if capped or folded:
@@ -926,6 +987,18 @@ class Diagnoser:
                 if f.rule not in lst:
                     lst.append(f.rule)
         return out
+
+
+def _thresholds(overrides):
+    try:
+        return thresholds(overrides)
+    except KeyError as e:
+        from ..errors import UserError
+        raise UserError(f"unknown diagnose threshold {e.args[0]!r} (known: "
+                        f"{', '.join(sorted(thresholds()))})") from None
+    except (TypeError, ValueError) as e:
+        from ..errors import UserError
+        raise UserError(f"bad diagnose threshold value: {e}") from None
 
 
 def _pkey(a: int, b: int) -> tuple:

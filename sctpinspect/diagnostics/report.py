@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ..model import Packet
+from .chain import chains, verdict
 from .engine import Diagnoser, Finding, filter_findings
 from .rules import INFO, RULES, SEVERITY_RANK
 
@@ -44,10 +45,38 @@ class DiagnosisResult:
         return {None: 0, "info": 0, "warn": 3, "error": 4}[w]
 
     def to_json(self) -> list:
-        return [f.to_dict() for f in self.findings]
+        """The findings root cause first (per association, as ``text()`` orders them); each
+        has an ``id`` (its position in this list), ``caused_by`` (the id of the finding
+        that explains it, or null), ``depth`` and ``verdict``: the association's verdict line on
+        its first finding when it has anything above info, null elsewhere."""
+        out = []
+        ids = {}
+        for k, ordered, verdict in _association_chains(self.findings):
+            first = True
+            for f, depth, cause in ordered:
+                d = f.to_dict()
+                ids[id(f)] = d["id"] = len(out)
+                d["caused_by"] = ids.get(id(cause)) if cause is not None else None
+                d["depth"] = depth
+                d["verdict"] = verdict if first and verdict else None
+                first = False
+                out.append(d)
+        return out
 
-    def text(self) -> str:
-        return format_findings(self.findings, self.associations, self.frames)
+    def verdicts(self) -> dict:
+        """association index -> verdict line (associations with something above info)."""
+        return {k: v for k, _, v in _association_chains(self.findings) if k is not None and v}
+
+    def text(self, timeline: bool = False) -> str:
+        """The report; with ``timeline``, each association's timeline after its findings."""
+        tl = None
+        if timeline:
+            from .timeline import timeline_lines
+            flows = self.diagnoser.field.flows
+
+            def tl(k, fs):
+                return timeline_lines(self.associations[k], flows.get(k), fs)
+        return format_findings(self.findings, self.associations, self.frames, tl)
 
     def rules(self) -> set:
         return {f.rule for f in self.findings}
@@ -60,33 +89,58 @@ def _frames_text(frames: list, count: int) -> str:
     return s
 
 
-def format_findings(findings: list, associations=(), frames: int | None = None) -> str:
-    """Findings grouped by association (capture-wide ones last), worst first."""
+def _association_chains(findings: list) -> list:
+    """``[(association or None, [(finding, depth, cause)], verdict)]``: associations in
+    index order, capture-wide findings last; within each, root cause first."""
     groups: dict = {}
     for f in findings:
         groups.setdefault(f.association, []).append(f)
-    out = []
     keys = sorted((k for k in groups if k is not None)) + ([None] if None in groups else [])
+    out = []
     for k in keys:
         fs = sorted(groups[k], key=lambda f: (_ORDER[f.severity], f.frames[0] if f.frames else 0))
+        if k is None:
+            out.append((None, [(f, 0, None) for f in fs], None))
+            continue
+        ordered = chains(fs)
+        out.append((k, ordered, verdict(ordered)))
+    return out
+
+
+def format_findings(findings: list, associations=(), frames: int | None = None,
+                    timeline=None) -> str:
+    """Findings grouped by association (capture-wide ones last); in each, a verdict line
+    (the root cause of the worst chain), then the chains root cause first, each effect
+    indented under the finding that explains it."""
+    out = []
+    for k, ordered, why in _association_chains(findings):
         if k is not None:
             a = associations[k] if k < len(associations) else None
-            head = f"association {k}: {fs[0].assoc_label}"
+            head = f"association {k}: {ordered[0][0].assoc_label}"
             if a is not None:
                 head += (f"  (frames {a.first_frame}-{a.last_frame}, {a.packets} packets, "
                          f"states {a.state[0]}/{a.state[1]})")
         else:
             head = "not in any association"
         out.append(head)
-        for f in fs:
+        if why:
+            out.append(f"  verdict: {why}")
+        for f, depth, cause in ordered:
+            pad = "    " * depth
             n = f" x{f.count}" if f.count > 1 else ""
-            out.append(f"  {f.severity.upper():5s} {f.rule}{n}  [{f.rfc}]")
+            arrow = "-> " if depth else ""
+            out.append(f"  {pad}{arrow}{f.severity.upper():5s} {f.rule}{n}  [{f.rfc}]")
+            ind = "        " + pad + ("   " if depth else "")
+            if cause is not None:
+                out.append(f"{ind}caused by: {cause.rule}")
             if k is None and f.assoc_label:
-                out.append(f"        {f.assoc_label}")
-            out.append(f"        {f.message}")
+                out.append(f"{ind}{f.assoc_label}")
+            out.append(f"{ind}{f.message}")
             if f.frames:
-                out.append(f"        frames: {_frames_text(f.frames, f.count)}")
-            out.append(f"        next: {f.hint}")
+                out.append(f"{ind}frames: {_frames_text(f.frames, f.count)}")
+            out.append(f"{ind}next: {f.hint}")
+        if timeline is not None and k is not None and k < len(associations):
+            out.extend(timeline(k, [f for f, _, _ in ordered]))
         out.append("")
     if not findings:
         out.append("no findings" + (f" ({frames} frames checked)" if frames is not None else ""))

@@ -45,6 +45,17 @@ _ROWS = {
         ("checksum-adler32", WARN, "RFC 9260 6.8, RFC 2960 6.8",
          "legacy Adler-32 checksum (RFC 2960): an RFC 9260 receiver expects CRC32c and drops it",
          "upgrade or reconfigure the old stack to use CRC32c (RFC 3309)"),
+        ("zero-checksum-unrequested", WARN, "RFC 9653 5.2, 5.4",
+         "zero checksums sent to a peer that never announced Zero Checksum Acceptable in its "
+         "INIT/INIT ACK: that peer checks the CRC32c and drops every such packet",
+         "the sender must keep computing CRC32c until the peer offers the alternative; if the "
+         "packets are sent by the capturing host, rule out transmit checksum offload first"),
+        ("one-sided-checksum", ERROR, "RFC 9260 6.8",
+         "every packet from one side of the association has a wrong CRC32c, the other side's "
+         "are right, and the bad ones go unanswered (retransmitted): they are bad on the wire, "
+         "not just in the capture (offload would still be answered)",
+         "a NAT or middlebox on that side that rewrites addresses or ports without fixing the "
+         "CRC32c (SCTP NAT helpers, load balancers): capture on both sides of it"),
     ],
     "verification tag": [
         ("vtag-mismatch", ERROR, "RFC 9260 8.5",
@@ -93,6 +104,29 @@ _ROWS = {
          "an endpoint of a live association sent a new INIT: the peer restarted and in-flight "
          "data was lost",
          "why did that endpoint restart (application crash, failover)?"),
+        ("abort-after-init-ack", ERROR, "RFC 9260 5.1, 3.3.7",
+         "the initiator aborted right after the INIT ACK instead of sending COOKIE ECHO: it "
+         "refused what the responder offered (streams, extensions, parameters)",
+         "compare the INIT ACK's streams, extensions and parameters with what the initiator "
+         "needs (the ABORT's causes say which); e.g. fewer inbound streams than the "
+         "application requires"),
+        ("init-after-established", WARN, "RFC 9260 5.2.1-5.2.4",
+         "an INIT with the original Initiate Tag (a retransmitted, delayed or duplicated INIT) "
+         "arrived after the association was established: a stack that treats it as a restart "
+         "or a new association tears the live one down",
+         "netem/reordering or INIT retransmission racing the handshake; the receiver must "
+         "answer per 5.2.2 (INIT ACK with the existing tags) and keep the association"),
+        ("cookie-echo-ignored", WARN, "RFC 9260 5.2.4, 5.1 D",
+         "COOKIE ECHO retransmitted although the peer had already answered it (COOKIE ACK) or "
+         "acts established (DATA, SACK): the initiator never processed the answer",
+         "COOKIE ACK lost or discarded on the initiator's side (firewall, vtag check, a "
+         "bundled chunk it rejects); a peer sending DATA before COOKIE ACK is legal (5.1 D)"),
+        ("static-cookie", WARN, "RFC 9260 5.1.3",
+         "identical State Cookies in INIT ACKs of different associations: the cookie is not "
+         "bound to the association (tags, time), so a replayed or forged COOKIE ECHO is "
+         "accepted",
+         "the responder's cookie generation: it must hold the tags and a timestamp and be "
+         "signed with a secret key (MAC)"),
     ],
     "teardown": [
         ("abort", ERROR, "RFC 9260 9.1",
@@ -155,6 +189,40 @@ _ROWS = {
          "the sender moved DATA to another path (failover or retransmission to an alternate "
          "address)",
          "the first path lost packets or was declared inactive: check heartbeats on it"),
+        ("stall", ERROR, "RFC 9260 6.2, 6.3",
+         "DATA is outstanding and the peer keeps answering (SACK, HEARTBEAT ACK), but the "
+         "cumulative TSN ack does not advance for several RTOs: the transfer hangs",
+         "what the receiver does with the outstanding TSN (dropped: too big for the path, a "
+         "zero window, a checksum or vtag problem); the rules listed under this one"),
+        ("rwnd-deadlock", ERROR, "RFC 9260 6.2.1",
+         "the receiver's window fell to 0 and stayed there while the sender probed: the "
+         "association hangs instead of recovering",
+         "the receiving application stopped reading (blocked, deadlocked on its own send), or "
+         "the receiver never sends a window update SACK after reading"),
+        ("pmtu-blackhole", ERROR, "RFC 9260 7.3, RFC 8899",
+         "the same large DATA packets are retransmitted again and again while smaller packets "
+         "of the association get through: a path MTU black hole (ICMP Packet Too Big lost or "
+         "filtered)",
+         "the MTU on the path (tracepath/ping -M do -s SIZE), ICMP filtering; lower the "
+         "association's MTU (SCTP_PEER_ADDR_PARAMS, SCTP_MAXSEG) or enable PLPMTUD "
+         "(net.sctp.plpmtud_probe_interval)"),
+        ("forward-tsn-partial", ERROR, "RFC 3758 3.5, RFC 9260 6.9",
+         "a FORWARD TSN abandons only part of a fragmented message (the new cumulative TSN "
+         "falls inside it): the receiver cannot deliver the rest and may abort",
+         "the PR-SCTP sender must abandon every fragment of a message (RFC 3758 3.5 A3); "
+         "check its policy handling of fragmented messages"),
+        ("heartbeat-ack-address", WARN, "RFC 9260 8.3",
+         "a HEARTBEAT ACK came from another address than the one the HEARTBEAT was sent to: "
+         "the path is not confirmed and stays unused",
+         "the responder's source address selection (routing on a multihomed host) or a NAT "
+         "between the peers; the HEARTBEAT ACK must come from the HEARTBEAT's destination"),
+        ("secondary-path-abort", ERROR, "RFC 9260 8.4, 8.5.1",
+         "traffic to a secondary address of the peer (HEARTBEAT, retransmission) was answered "
+         "by ABORT or an ICMP error: that address leads to another host (NAT or load "
+         "balancer sending the path elsewhere), which tore the association down",
+         "where the secondary address really goes (NAT/load-balancer state for SCTP, "
+         "multihoming through NAT needs RFC 9260-aware NAT); restrict the addresses bound or "
+         "announced"),
     ],
     "network": [
         ("icmp-unreachable", ERROR, "RFC 9260 11.1.2 (RFC 792, RFC 4443)",
@@ -253,3 +321,80 @@ def rule(rule_id: str) -> Rule:
 
 def at_least(severity: str, minimum: str) -> bool:
     return SEVERITY_RANK[severity] >= SEVERITY_RANK[minimum]
+
+
+# Thresholds of the rules that watch patterns over time: name -> (default, meaning).
+# ``Diagnoser(thresholds={...})`` overrides them; docs/diagnostics.md lists them.
+THRESHOLDS = {
+    "stall.rto": (1.0, "seconds taken as one RTO (RFC 9260 16: RTO.Min)"),
+    "stall.rtos": (3, "RTOs without cumulative TSN ack progress while DATA is outstanding "
+                      "and the peer answers"),
+    "rwnd-deadlock.seconds": (3.0, "seconds a_rwnd stays 0 while the sender probes"),
+    "pmtu-blackhole.retransmissions": (3, "transmissions of one TSN, all in packets of the "
+                                          "same large size, never acknowledged"),
+    "pmtu-blackhole.min_bytes": (576, "smallest packet size (bytes on the wire) taken as "
+                                      "large"),
+    "one-sided-checksum.packets": (2, "bad packets from one side (and no good one)"),
+}
+
+
+def thresholds(overrides=None) -> dict:
+    """The defaults with ``overrides`` applied; an unknown name raises KeyError."""
+    out = {k: v[0] for k, v in THRESHOLDS.items()}
+    for k, v in (overrides or {}).items():
+        if k not in out:
+            raise KeyError(k)
+        out[k] = type(out[k])(v)
+    return out
+
+
+# Causal links between findings of one association: effect rule -> the rules that can
+# explain it, most specific first.  ``diagnose`` lists an effect under its cause (root
+# cause first) and says the root of the worst chain in a verdict line.  A link holds when
+# the cause's first proving frame is not after the effect's last (``"after"``), when
+# both share a proving frame (``"same"``: an ABORT and the causes it carries), or always
+# (``"any"``: an ICMP error answering the packets that go unanswered).  The table
+# must stay acyclic (tests/test_diagnose_field.py checks it).
+_ABORTS = ("abort-after-init-ack", "init-aborted", "abort")
+
+
+def _after(*rules):
+    return [(r, "after") for r in rules]
+
+
+def _any(*rules):
+    return [(r, "any") for r in rules]
+
+
+CAUSED_BY = {
+    "zero-window": _after("rwnd-deadlock"),
+    "stall": _after("one-sided-checksum", "pmtu-blackhole", "rwnd-deadlock", "vtag-mismatch",
+                    "checksum-bad"),
+    "retransmission": _after("one-sided-checksum", "pmtu-blackhole", "rwnd-deadlock",
+                             "vtag-mismatch", "checksum-bad", "zero-window")
+    + _any("icmp-unreachable") + _after("stall"),
+    "duplicate-tsn": _after("retransmission"),
+    "path-failover": _after("secondary-path-abort", "pmtu-blackhole", "retransmission",
+                            "heartbeat-ack-address", "heartbeat-unanswered"),
+    "heartbeat-unanswered": _after("one-sided-checksum", "checksum-bad") + _any("icmp-unreachable"),
+    "init-unanswered": _after("one-sided-checksum", "checksum-bad") + _any("icmp-unreachable")
+    + [("vtag-init-nonzero", "same")],
+    "cookie-unanswered": _after("cookie-echo-ignored", "one-sided-checksum", "checksum-bad"),
+    "checksum-bad": _after("one-sided-checksum"),
+    "checksum-zero": _after("zero-checksum-unrequested"),
+    "cause-stale-cookie": [("stale-cookie", "same")],
+    "restart": _after("init-after-established"),
+    "abort-after-init-ack": _after("stream-limit"),
+    "abort": [("abort-after-init-ack", "same"), ("secondary-path-abort", "same")] + _after(
+                    "one-sided-checksum", "pmtu-blackhole", "rwnd-deadlock",
+                    "forward-tsn-partial", "secondary-path-abort", "init-after-established",
+                    "stall", "retransmission", "zero-window", "heartbeat-unanswered"),
+    "data-invalid-stream": _after("stream-limit"),
+    "cause-invalid-stream": _after("data-invalid-stream"),
+    "cause-unrecognized-chunk": _after("extension-mismatch"),
+    "cause-unrecognized-param": _after("extension-mismatch"),
+}
+# every cause carried by an ABORT is listed under that ABORT
+for _r in CAUSE_RULES.values():
+    CAUSED_BY.setdefault(_r[0], [])
+    CAUSED_BY[_r[0]] = [(a, "same") for a in _ABORTS] + CAUSED_BY[_r[0]]

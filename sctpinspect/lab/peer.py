@@ -28,6 +28,7 @@ import errno
 import json
 import socket
 import sys
+import threading
 import time
 
 from . import sctp_socket as s
@@ -40,10 +41,64 @@ def payload(index: int, sid: int, ppid: int, size: int) -> bytes:
     return body[:size]
 
 
+def _avp(code: int, value: bytes, flags: int = 0x40) -> bytes:
+    """One Diameter AVP (RFC 6733 4.1), padded to 4 bytes."""
+    n = 8 + len(value)
+    return (code.to_bytes(4, "big") + bytes([flags]) + n.to_bytes(3, "big") + value
+            + b"\0" * (-n % 4))
+
+
+def diameter(index: int, size: int) -> bytes:
+    """A well-formed Diameter Credit-Control-Request (RFC 6733 3, RFC 4006) of
+    ``size`` bytes (a multiple of 4, at least 120): the usual AVPs, then
+    Route-Record AVPs, then one Session-Id-like UTF8String filler to the size."""
+    avps = [_avp(263, f"pcrf.example.net;{index};1".encode()),       # Session-Id
+            _avp(258, (4).to_bytes(4, "big")),                       # Auth-Application-Id
+            _avp(264, b"pgw.example.net"),                           # Origin-Host
+            _avp(296, b"example.net"),                               # Origin-Realm
+            _avp(283, b"example.com"),                               # Destination-Realm
+            _avp(416, (2).to_bytes(4, "big")),                       # CC-Request-Type
+            _avp(415, (index & 0xFFFFFFFF).to_bytes(4, "big"))]      # CC-Request-Number
+    body = b"".join(avps)
+    rr = _avp(282, b"dra%d.example.net" % (index % 10))              # Route-Record
+    while 20 + len(body) + len(rr) + 12 <= size:
+        body += rr
+    rest = size - 20 - len(body)
+    if rest >= 8:
+        body += _avp(1, b"x" * (rest - 8))[:rest]                    # User-Name filler
+    hdr = (bytes([1]) + (20 + len(body)).to_bytes(3, "big") + bytes([0x80])
+           + (272).to_bytes(3, "big") + (4).to_bytes(4, "big")
+           + (index & 0xFFFFFFFF).to_bytes(4, "big") + ((index * 7) & 0xFFFFFFFF).to_bytes(4, "big"))
+    return (hdr + body)[:size]
+
+
+def m3ua(index: int, size: int) -> bytes:
+    """A well-formed M3UA DATA message (RFC 4666 3.3.1) of ``size`` bytes
+    (a multiple of 4, at least 40): Protocol Data with a routing label and an
+    SCCP UDT (ITU-T Q.713) carrying filler user data."""
+    sccp_data_len = size - 8 - 4 - 12 - 5 - 4 - 4
+    sccp = (bytes([0x09, 0x00, 3, 5, 7]) + bytes([2, 0x42, 6]) + bytes([2, 0x42, 7])
+            + bytes([sccp_data_len & 0xFF]) + bytes((index + i) & 0xFF for i in range(sccp_data_len)))
+    label = ((100).to_bytes(4, "big") + (200).to_bytes(4, "big")
+             + bytes([3, 2, 0, index & 0x0F]))                        # OPC, DPC, SI=SCCP, NI, MP, SLS
+    pd = label + sccp
+    param = (0x0210).to_bytes(2, "big") + (4 + len(pd)).to_bytes(2, "big") + pd
+    param += b"\0" * (-len(param) % 4)
+    msg = bytes([1, 0, 1, 1]) + (8 + len(param)).to_bytes(4, "big") + param
+    return (msg + b"\0" * size)[:size]
+
+
 def parse_message(spec: str, index: int) -> tuple[int, int, bytes]:
+    """``SID:PPID:SIZE`` (text payload), ``SID:PPID:=text``, or ``SID:PPID:pSIZE``:
+    a protocol-shaped payload (Diameter for PPID 46, M3UA for PPID 3)."""
     sid, ppid, rest = spec.split(":", 2)
     sid, ppid = int(sid), int(ppid)
-    data = rest[1:].encode() if rest.startswith("=") else payload(index, sid, ppid, int(rest))
+    if rest.startswith("="):
+        data = rest[1:].encode()
+    elif rest.startswith("p") and ppid in (3, 46):
+        data = (m3ua if ppid == 3 else diameter)(index, int(rest[1:]))
+    else:
+        data = payload(index, sid, ppid, int(rest.lstrip("p")))
     return sid, ppid, data
 
 
@@ -83,6 +138,8 @@ def run_server(a, ready=_ready) -> dict:
     sock = s.sctp_socket(one_to_many)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.set_initmsg(sock, a.streams, a.streams)
+    if a.interleave:
+        s.enable_interleaving(sock)
     s.subscribe(sock)
     s.bindx(sock, a.bind, a.port)
     r.rec["local"] = [a for a in a.bind]
@@ -105,24 +162,38 @@ def run_server(a, ready=_ready) -> dict:
                     s.send(sock, d, info["sid"], info["ppid"], assoc_id=info["assoc_id"])
                     r.sent(info["sid"], info["ppid"], d, assoc_id=info["assoc_id"])
         else:
+            def serve(conn):
+                try:
+                    while True:
+                        data, flags, info, _ = s.recv(conn)
+                        if not data and not flags & s.MSG_NOTIFICATION:
+                            break  # peer shut down (EOF)
+                        ev = r.handle(data, flags, info)
+                        if ev is not None:
+                            if ev.get("state") in ("SHUTDOWN_COMP", "COMM_LOST"):
+                                break
+                        elif a.echo:
+                            s.send(conn, data, info["sid"], info["ppid"])
+                            r.sent(info["sid"], info["ppid"], data)
+                except OSError as e:
+                    r.rec["error"] = errno.errorcode.get(e.errno, str(e)) if e.errno else str(e)
+                finally:
+                    conn.close()
+
+            # each accepted association is served at once, in its own thread: an echo
+            # client waits for its answers, so serving them one after the other stalls
+            # every client but the first
+            threads = []
             for _ in range(a.assocs):
                 conn, addr = sock.accept()
                 conn.settimeout(a.timeout)
                 s.subscribe(conn)
                 r.rec["peers"].append(list(addr)[:2])
-                while True:
-                    data, flags, info, _ = s.recv(conn)
-                    if not data and not flags & s.MSG_NOTIFICATION:
-                        break  # peer shut down (EOF)
-                    ev = r.handle(data, flags, info)
-                    if ev is not None:
-                        if ev.get("state") in ("SHUTDOWN_COMP", "COMM_LOST"):
-                            break
-                    elif a.echo:
-                        d = bytes.fromhex(r.rec["received"][-1]["payload"])
-                        s.send(conn, d, info["sid"], info["ppid"])
-                        r.sent(info["sid"], info["ppid"], d)
-                conn.close()
+                t = threading.Thread(target=serve, args=(conn,), daemon=True)
+                t.start()
+                threads.append(t)
+            for t in threads:
+                t.join()
     except OSError as e:
         r.rec["error"] = errno.errorcode.get(e.errno, str(e)) if e.errno else str(e)
     finally:
@@ -136,6 +207,8 @@ def run_client(a, ready=_ready) -> dict:
     one_to_many = a.style == "seqpacket"
     sock = s.sctp_socket(one_to_many)
     s.set_initmsg(sock, a.streams, a.streams)
+    if a.interleave:
+        s.enable_interleaving(sock)
     s.subscribe(sock)
     sock.setsockopt(s.SOL_SCTP, s.SCTP_NODELAY, 1)
     if a.bind:
@@ -208,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--echo", action="store_true",
                        help="server echoes each message; client waits for the echo")
         q.add_argument("--timeout", type=float, default=30.0, help="socket timeout, s")
+        q.add_argument("--interleave", action="store_true",
+                       help="offer I-DATA, RFC 8260 (needs sysctl net.sctp.intl_enable=1)")
     srv = sub.choices["server"]
     srv.add_argument("--assocs", type=int, default=1,
                      help="exit after this many associations have ended")

@@ -18,6 +18,8 @@ SCTP_NODELAY = 3
 SCTP_EVENT = 127
 SCTP_RECVRCVINFO = 32
 SCTP_SOCKOPT_BINDX_ADD = 100
+SCTP_FRAGMENT_INTERLEAVE = 18
+SCTP_INTERLEAVING_SUPPORTED = 125
 # cmsg types
 SCTP_SNDINFO = 2
 SCTP_RCVINFO = 3
@@ -57,6 +59,14 @@ def set_initmsg(sock: socket.socket, ostreams: int = 10, instreams: int = 10,
     """SCTP_INITMSG: streams announced in INIT (OS = ``ostreams``, MIS = ``instreams``)."""
     sock.setsockopt(SOL_SCTP, SCTP_INITMSG,
                     struct.pack("@HHHH", ostreams, instreams, max_attempts, max_init_timeo))
+
+
+def enable_interleaving(sock: socket.socket) -> None:
+    """Offer user-message interleaving, I-DATA (RFC 8260; needs the sysctl
+    ``net.sctp.intl_enable = 1``): SCTP_FRAGMENT_INTERLEAVE 2, then
+    SCTP_INTERLEAVING_SUPPORTED (RFC 8260 4.3.1), which the kernel refuses without it."""
+    sock.setsockopt(SOL_SCTP, SCTP_FRAGMENT_INTERLEAVE, 2)
+    sock.setsockopt(SOL_SCTP, SCTP_INTERLEAVING_SUPPORTED, struct.pack("@iI", 0, 1))
 
 
 def subscribe(sock: socket.socket, *types: int) -> None:

@@ -384,7 +384,8 @@ class Topology:
 
     def server(self, host: Host | str | None = None, port: int = 5000, style: str = "stream",
                bind: list[str] | None = None, streams: int = 10, echo: bool = False,
-               assocs: int = 1, timeout: float = 30.0, process: bool = False) -> Peer:
+               assocs: int = 1, timeout: float = 30.0, process: bool = False,
+               interleave: bool = False) -> Peer:
         """Start a listening kernel SCTP server (ready on return).  ``bind``
         defaults to all the host's addresses (multihomed when several paths).
         Runs in a thread (:class:`ThreadPeer`), or with ``process=True`` as
@@ -396,13 +397,15 @@ class Topology:
             opts += ["--bind", a]
         if echo:
             opts.append("--echo")
+        if interleave:
+            opts.append("--interleave")
         return self._start(h, "server", opts, process)
 
     def client(self, host: Host | str | None = None, connect: str | list[str] | None = None,
                port: int = 5000, messages: list[str] = (), style: str = "stream",
                bind: list[str] | None = None, streams: int = 10, echo: bool = False,
                repeat: int = 1, interval: float = 0.0, timeout: float = 30.0,
-               sport: int = 0, process: bool = False) -> Peer:
+               sport: int = 0, process: bool = False, interleave: bool = False) -> Peer:
         """Start a client that connects, sends ``messages`` (``"SID:PPID:SIZE"`` or
         ``"SID:PPID:=text"``), shuts down gracefully and prints its record.
         ``connect`` defaults to the server host's first address; ``bind`` to
@@ -422,6 +425,8 @@ class Topology:
             opts += ["-m", m]
         if echo:
             opts.append("--echo")
+        if interleave:
+            opts.append("--interleave")
         return self._start(h, "client", opts, process)
 
     def _start(self, h: Host, role: str, opts: list[str], process: bool):
