@@ -83,7 +83,8 @@ class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: 80%; max-height: 100%; border: thick $accent; background: $panel; padding: 1 2; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: 80%; max-height: 100%;
+                                  border: thick $accent; background: $panel; padding: 1 2; }
     """
 
     def compose(self) -> ComposeResult:
@@ -98,7 +99,8 @@ class SaveScreen(ModalScreen):
     DEFAULT_CSS = """
     SaveScreen { align: center middle; }
     SaveScreen #save-warning { color: $warning; }
-    SaveScreen > Vertical { width: 80; max-width: 100%; height: 8; border: thick $accent; background: $panel; }
+    SaveScreen > Vertical { width: 80; max-width: 100%; height: 8; border: thick $accent;
+                            background: $panel; }
     """
 
     def __init__(self, what: str, default: str):
@@ -884,7 +886,8 @@ class SctpInspectApp(App):
         with st.lock:
             rows = stream_rows(st.analyzer, a)
             self._messages = message_rows(st.analyzer, a)
-        title.update(Text(f"association {a}: {len(rows)} stream rows, {len(self._messages)} messages"
+        title.update(Text(f"association {a}: {len(rows)} stream rows, "
+                          f"{len(self._messages)} messages"
                      " (Enter on a message shows its payload)"))
         for r in rows:
             t.add_row(str(r["sender"]), "?" if r["streams_out"] is None else str(r["streams_out"]),

@@ -169,7 +169,7 @@ class PacketStore:
         self.ui_ready = threading.Event()  # set once the first screen is painted
         self.offsets = array("q")
         self.ts = array("q")
-        self.ts_big: dict = {}         # frame -> timestamp (ns) outside int64 (past 2262), clamped in ts
+        self.ts_big: dict = {}         # frame -> ns outside int64 (past 2262); clamped in ts
         self.linktypes = array("H")
         self.ifaces = array("H")
         self.assoc = array("i")        # association index per frame, -1 none / not yet analysed
