@@ -71,8 +71,8 @@ def inside(a) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", default=str(HERE / "out" / "kernel-bench.pcapng"))
-    ap.add_argument("--rounds", type=int, default=1200,
-                    help="times each client sends its message list (default 1200: ~240k packets)")
+    ap.add_argument("--rounds", type=int, default=1800,
+                    help="times each client sends its message list (default 1800: ~210k packets)")
     ap.add_argument("--diameter", type=int, default=4, help="one-to-one Diameter-like clients")
     ap.add_argument("--m3ua", type=int, default=3, help="one-to-many M3UA-like clients")
     ap.add_argument("--loss", type=float, default=0.5, help="netem loss on path 1, percent")

@@ -22,9 +22,9 @@ import re
 
 from .errors import CaptureFileError, UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH_ROWS = 16384
-TABLES = ("frames", "chunks", "associations", "findings")
+TABLES = ("frames", "chunks", "messages", "associations", "findings")
 
 
 def require_pyarrow():
@@ -56,6 +56,9 @@ LIST_COLUMNS = (
 )
 # user data length (not a Wireshark field): DATA v[4], I-DATA v[6]
 USER_DATA_LENGTH = {0: 4, 64: 6}
+
+
+_I64 = 1 << 63
 
 
 def _arrow_type(pa, name, is_bool=None):
@@ -124,6 +127,7 @@ def schemas(pa):
         ("checksum_status", pa.string()), ("chunks", pa.uint16()),
         ("expert_notes", pa.uint16()), ("expert_max_severity", pa.string()),
         ("sctp_assoc_index", pa.int32()),
+        ("capture_file", pa.string()),
     ])
     chunk_fields = [
         ("frame_number", pa.uint32()), ("frame_time_epoch", ts),
@@ -137,6 +141,7 @@ def schemas(pa):
     ]
     chunk_fields += [(c, plan.columns[c]) for c in plan.columns]
     chunk_fields.append(("user_data_length", pa.uint32()))
+    chunk_fields.append(("capture_file", pa.string()))
     chunks = pa.schema(chunk_fields)
     ep = pa.struct([("endpoint", pa.uint8()), ("port", pa.uint16()),
                     ("addresses", pa.list_(pa.string())),
@@ -161,10 +166,18 @@ def schemas(pa):
         ("id", pa.uint32()), ("caused_by", pa.uint32()), ("depth", pa.uint32()),
         ("verdict", pa.string()),
     ])
+    messages = pa.schema([
+        ("assoc", pa.int32()), ("sender", pa.string()), ("sid", pa.uint16()),
+        ("ssn", pa.uint16()), ("mid", pa.uint32()), ("ppid", pa.uint32()),
+        ("ppid_name", pa.string()), ("unordered", pa.bool_()), ("size", pa.uint64()),
+        ("tsn_first", pa.uint32()), ("tsn_last", pa.uint32()), ("fragments", pa.uint32()),
+        ("frames", pa.list_(pa.uint32())), ("status", pa.string()),
+        ("first_time", pa.float64()), ("last_time", pa.float64()),
+    ])
     meta = {b"sctpinspect.schema_version": str(SCHEMA_VERSION).encode()}
     return {n: s.with_metadata(meta) for n, s in
-            (("frames", frames), ("chunks", chunks), ("associations", associations),
-             ("findings", findings))}, plan
+            (("frames", frames), ("chunks", chunks), ("messages", messages),
+             ("associations", associations), ("findings", findings))}, plan
 
 
 # ----------------------------------------------------------------- writing
@@ -182,6 +195,7 @@ class _TableWriter:
         self.cols = {n: ({} if n in sparse else []) for n in self.names}
         self.sparse = frozenset(sparse)
         self.rows = 0
+        self.rows_total = 0        # rows already flushed
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.tmp = path + ".tmp"
         self.path = path
@@ -201,6 +215,7 @@ class _TableWriter:
                 col = dense
             arrays.append(pa.array(col, type=f.type))
         self.writer.write_batch(pa.record_batch(arrays, schema=self.schema))
+        self.rows_total += self.rows
         for v in self.cols.values():
             v.clear()
         self.rows = 0
@@ -241,39 +256,88 @@ _SEV_RANK = {"chat": 0, "note": 1, "warn": 2, "error": 3}
 
 def export_file(path: str, out_dir: str, capture: str, decode_options=None,
                 on_frame=None) -> dict:
-    """Export one capture into ``out_dir``'s four tables, partition ``capture``.
-    Returns ``{"frames": n, "chunks": n, "associations": n, "findings": n}``;
-    a damaged file is exported up to the damage, then its CaptureFileError raised."""
+    """Export one capture into ``out_dir``'s tables, partition ``capture``
+    (:func:`export_trace` of that one file)."""
+    return export_trace([path], out_dir, capture, decode_options, on_frame)
+
+
+def _part(out_dir, table, capture, k=0):
+    return os.path.join(out_dir, table, f"capture={capture}", f"part-{k}.parquet")
+
+
+def export_trace(paths, out_dir: str, capture: str, decode_options=None,
+                 on_frame=None) -> dict:
+    """Export the capture files ``paths`` as **one trace** (merged by time as
+    mergecap does, sources/merge.py; frame numbers, associations and messages
+    are the merged trace's) into partition ``capture`` of every table:
+    ``frames``/``chunks`` get one part per file (``part-K.parquet``, K its
+    position in ``paths``, each row's ``capture_file`` its base name), the
+    trace tables ``associations``, ``messages``, ``findings`` one part.
+    Returns ``{"frames": n, "chunks": n, "messages": n, "associations": n,
+    "findings": n, "files": [frames per file]}``; a damaged file is exported
+    up to the damage, then its CaptureFileError raised (after the whole set).
+    """
     pa = require_pyarrow()
     import pyarrow.parquet as pq
     from .analysis.core import AnalysisOptions, Analyzer
+    from .analysis.messages import MessageCollector
     from .decode.sctp.chunks import CHUNK_TYPES
-    from .diagnostics import diagnose_packets
     from .diagnostics.engine import Diagnoser
+    from .diagnostics.report import DiagnosisResult
     from .pipeline import Pipeline, open_records
 
+    paths = list(paths)
     sch, plan = schemas(pa)
-    part = f"capture={capture}"
-    writers = {}
+    writers = {}          # (table, part) -> _TableWriter
+    sparse_chunks = set(plan.columns) | {"user_data_length"}
+    if len(paths) == 1:
+        merged = None
+        records = open_records(paths[0])
+    else:
+        from .sources.merge import MergedRecords
+        merged = MergedRecords(paths)
+        records = iter(merged)
+    files = [os.path.basename(p) for p in paths]
+    per_file = [0] * len(paths)
+    written = []
+
+    def file_writers(k):
+        fw = writers.get(("frames", k))
+        if fw is None:
+            fw = writers[("frames", k)] = _TableWriter(pa, pq, sch["frames"],
+                                                       _part(out_dir, "frames", capture, k))
+            writers[("chunks", k)] = _TableWriter(pa, pq, sch["chunks"],
+                                                  _part(out_dir, "chunks", capture, k),
+                                                  sparse_chunks)
+        return fw, writers[("chunks", k)]
+
+    def close_part(k):
+        for t in ("frames", "chunks"):
+            w = writers.pop((t, k), None)
+            if w is not None:
+                w.close()
+                written.append(w.path)
+
     try:
-        sparse = {"chunks": set(plan.columns) | {"user_data_length"}}
-        for t in TABLES:
-            writers[t] = _TableWriter(pa, pq, sch[t], os.path.join(out_dir, t, part, "part-0.parquet"),
-                                      sparse.get(t, ()))
-        fw, cw = writers["frames"], writers["chunks"]
-        F, C = fw.cols, cw.cols
         by_type = plan.by_type
         lists = plan.lists
         counts = {"frames": 0, "chunks": 0}
-        holder = {}
-        pipe = Pipeline(open_records(path), decode_options)
+        closed = set()
 
         def add(pkt):
             rec = pkt.record
+            k = merged.file_index if merged is not None else 0
+            per_file[k] += 1
+            fw, cw = file_writers(k)
+            F, C = fw.cols, cw.cols
+            name = files[k]
             info = pkt.analysis
             ai = info["assoc_index"] if info else None
             ts = rec.ts_ns
+            F["capture_file"].append(name)
             F["frame_number"].append(rec.number)
+            if not -_I64 <= ts < _I64:
+                ts = None          # timestamp[ns] is int64: past 2262 (before 1677) is null
             F["frame_time_epoch"].append(ts)
             F["frame_len"].append(rec.wirelen)
             F["frame_cap_len"].append(len(rec.data))
@@ -305,6 +369,7 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
             if sctp:
                 for i, ch in enumerate(pkt.chunks):
                     t = ch.type
+                    C["capture_file"].append(name)
                     C["frame_number"].append(rec.number)
                     C["frame_time_epoch"].append(ts)
                     C["src"].append(pkt.src)
@@ -338,8 +403,8 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
                                 w = where.get(t)
                                 if w is not None and w[0] < len(v) and v[w[0]] is not None:
                                     items = v[w[0]]
-                                    k = w[1]
-                                    C[c][r] = list(items) if k is None else [x[k] for x in items]
+                                    k2 = w[1]
+                                    C[c][r] = list(items) if k2 is None else [x[k2] for x in items]
                             u = USER_DATA_LENGTH.get(t)
                             if u is not None and u < len(v):
                                 C["user_data_length"][r] = v[u]
@@ -349,27 +414,61 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
                     cw.flush()
             if fw.rows >= BATCH_ROWS:
                 fw.flush()
+            if merged is not None and merged.finished:
+                # a file whose last record this was: its parts are complete
+                for j in merged.finished:
+                    close_part(j)
+                    closed.add(j)
+                merged.finished.clear()
             if on_frame is not None:
                 on_frame(pkt)
 
-        def packets():
-            try:
-                for pkt, _shown in pipe:
-                    yield pkt
-                    add(pkt)          # after the diagnoser (and its Analyzer) saw it
-            except CaptureFileError as e:
-                holder["err"] = e
+        mw = writers[("messages", 0)] = _TableWriter(pa, pq, sch["messages"],
+                                                     _part(out_dir, "messages", capture))
 
-        # the analysis options of `assoc` and `diagnose` (same results as theirs)
-        diagnoser = Diagnoser(Analyzer(AnalysisOptions(annotate=False, keep_messages=False)),
-                              annotate=False)
-        result = diagnose_packets(packets(), None, "info", diagnoser)
-        _write_associations(writers["associations"], result.associations)
-        _write_findings(writers["findings"], result.to_json())
+        def message(row):
+            d = row.to_dict()
+            M = mw.cols
+            for c in mw.names:
+                M[c].append(d[c])
+            mw.rows += 1
+            if mw.rows >= BATCH_ROWS:
+                mw.flush()
+
+        # the analysis options of `assoc`, `messages` and `diagnose` (same results as
+        # theirs): one Analyzer, the message collector on it, the diagnoser after it
+        an = Analyzer(AnalysisOptions(annotate=False, keep_messages=False))
+        diagnoser = Diagnoser(an, annotate=False)
+        col = MessageCollector(an, message)
+        pipe = Pipeline(records, decode_options, analyse=col.feed)
+        dfeed = diagnoser.feed
+        error = None
+        n = 0
+        try:
+            for pkt, _shown in pipe:
+                n += 1
+                dfeed(pkt, True)
+                add(pkt)
+        except CaptureFileError as e:
+            error = e
+        col.finish()
+        diagnoser.finish()
+        result = DiagnosisResult(diagnoser, n, None, "info")
+        for k in list({k for (_t, k) in writers if _t == "frames"}):
+            close_part(k)
+        for t in ("associations", "findings"):
+            writers[(t, 0)] = _TableWriter(pa, pq, sch[t], _part(out_dir, t, capture))
+        _write_associations(writers[("associations", 0)], result.associations)
+        _write_findings(writers[("findings", 0)], result.to_json())
+        counts["messages"] = mw.rows_total + mw.rows
         counts["associations"] = len(result.associations)
         counts["findings"] = len(result.findings)
-        for w in writers.values():
+        counts["files"] = per_file
+        for key in list(writers):
+            w = writers.pop(key)
             w.close()
+            written.append(w.path)
+        _drop_stale_parts(out_dir, capture, written)
     except BaseException:
         for w in writers.values():
             try:
@@ -377,9 +476,22 @@ def export_file(path: str, out_dir: str, capture: str, decode_options=None,
             except Exception:
                 pass
         raise
-    if "err" in holder:
-        raise holder["err"]
+    if error is not None:
+        raise error
     return counts
+
+
+def _drop_stale_parts(out_dir, capture, written) -> None:
+    """Parts of an earlier export of this partition that this one did not write."""
+    keep = {os.path.abspath(p) for p in written}
+    for t in TABLES:
+        d = os.path.join(out_dir, t, f"capture={capture}")
+        if not os.path.isdir(d):
+            continue
+        for n in os.listdir(d):
+            p = os.path.abspath(os.path.join(d, n))
+            if n.endswith(".parquet") and p not in keep:
+                os.unlink(p)
 
 
 def _json_default(o):
@@ -420,29 +532,46 @@ def _write_findings(w, findings):
         w.rows += 1
 
 
-def export(paths, out_dir: str, decode_options=None, progress=None) -> list:
-    """Export every capture of ``paths``; returns ``[(path, partition, counts)]``."""
-    from .pipeline import check_readable
+def export(paths, out_dir: str, decode_options=None, progress=None, each: bool = False,
+           name: str | None = None) -> list:
+    """Export the captures ``paths`` (files or directories); returns
+    ``[(paths of the trace, partition, counts)]``.
+
+    By default all of them are one trace (sources/merge.py: merged by time as
+    mergecap does, associations stitched across the files), written to one
+    partition named ``name`` or after its first file.  ``each``: every file is
+    its own trace and partition (unrelated captures).
+    """
+    from .sources.merge import capture_set
     require_pyarrow()
     for p in paths:
         if p == "-":
             raise UserError("export reads capture files, not standard input")
-        check_readable(p)
+    if each:
+        files = []
+        for p in paths:
+            files.extend(capture_set([p]) if os.path.isdir(p) else capture_set(p))
+        traces = [[f] for f in files]
+        names = partition_names(files)
+    else:
+        files = capture_set(paths)
+        traces = [files]
+        names = [_SAFE.sub("_", name) if name else partition_names(files[:1])[0]]
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UserError(f"{out_dir}: exists and is not a directory", exit_code=1)
     done = []
     first_error = None
-    for p, name in zip(paths, partition_names(paths)):
+    for trace, pname in zip(traces, names):
         try:
-            counts = export_file(p, out_dir, name, decode_options)
+            counts = export_trace(trace, out_dir, pname, decode_options)
         except CaptureFileError as e:   # its good part is exported; go on, report at the end
             first_error = first_error or e
             counts = None
         except OSError as e:            # the output directory: permissions, disk full
             raise UserError(f"{e.filename or out_dir}: {e.strerror or e}", exit_code=1) from None
-        done.append((p, name, counts))
+        done.append((trace, pname, counts))
         if progress is not None and counts is not None:
-            progress(p, name, counts)
+            progress(trace, pname, counts)
     if first_error is not None:
         raise first_error
     return done

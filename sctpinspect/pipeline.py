@@ -35,8 +35,15 @@ def check_readable(path: str) -> None:
         raise UserError(f"{path}: permission denied", exit_code=1)
 
 
-def open_records(path: str) -> Iterator[Record]:
-    """Records of a pcap/pcapng file, or of standard input for ``-``."""
+def open_records(path) -> Iterator[Record]:
+    """Records of a pcap/pcapng file, or of standard input for ``-``; a list of
+    several files is one trace, merged by time as mergecap does
+    (``sources/merge.py``; order it with ``sources.merge.capture_set``)."""
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            from .sources.merge import MergedRecords
+            return iter(MergedRecords(path))
+        path = path[0]
     check_readable(path)
     from .sources import open_capture   # "-" is standard input, streamed
     return open_capture(path)

@@ -61,7 +61,7 @@ def export_one(path, out):
     except CaptureFileError:      # damaged file: exported up to the damage, like read
         pass
     return {t: pq.read_table(out / t / "capture=c" / "part-0.parquet")
-            for t in ("frames", "chunks", "associations", "findings")}
+            for t in ("frames", "chunks", "messages", "associations", "findings")}
 
 
 def tshark_rows(tshark, path, fields):
@@ -225,7 +225,7 @@ def test_ready_queries(tmp_path):
     from sctpinspect.commands.sql import connect
     from sctpinspect.export import export
     caps = [str(p) for p in project_captures()]
-    export(caps, str(tmp_path))
+    export(caps, str(tmp_path), each=True)
     con = connect(str(tmp_path))
     aborts, ppids, retrans = _ready_queries()
     want_aborted, bytes_json = set(), 0

@@ -93,7 +93,8 @@ def analyze_file(path: str, options: AnalysisOptions | None = None, decode_optio
         from ..decode import DecodeOptions
         from ..pipeline import check_readable
         from .shard import analyze_sharded
-        check_readable(path)
+        if not isinstance(path, (list, tuple)):     # a list: sources/merge.py checked it
+            check_readable(path)
         merged = analyze_sharded(lambda: open_records(path), options,
                                  decode_options or DecodeOptions(), shards)
         if merged is not None:

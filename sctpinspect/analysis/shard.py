@@ -36,17 +36,20 @@ from collections import Counter
 MIN_BYTES = 16 << 20        # below this file size one process: start-up would not pay
 
 
-def default_shards(path: str) -> int:
-    """Processes for the analysis of ``path``: one per usable CPU (at most 4)
-    for a regular file of 16 MiB or more, else 1."""
+def default_shards(path) -> int:
+    """Processes for the analysis of ``path`` (a file, or a list of files
+    that are one trace): one per usable CPU (at most 4) for regular files of
+    16 MiB or more in all, else 1."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):   # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     if cpus < 2 or path == "-":
         return 1
+    paths = path if isinstance(path, (list, tuple)) else [path]   # a set: its total size
     try:
-        if not os.path.isfile(path) or os.path.getsize(path) < MIN_BYTES:
+        if not all(os.path.isfile(p) for p in paths) \
+                or sum(os.path.getsize(p) for p in paths) < MIN_BYTES:
             return 1
     except OSError:
         return 1
@@ -60,8 +63,10 @@ def owner(sport: int, dport: int, n: int) -> int:
     return (sport * 65599 + dport) % n
 
 
-def run_shard(records, options, decode_options, k: int, n: int):
-    """Shard ``k`` of ``n``: (Analyzer, frames, CaptureFileError or None)."""
+def run_shard(records, options, decode_options, k: int, n: int, feed_with=None):
+    """Shard ``k`` of ``n``: (Analyzer, frames, CaptureFileError or None).
+    ``feed_with(analyzer)`` returns what is fed each packet of the shard in
+    place of ``analyzer.feed`` (scale/dask_run.py: a message collector on it)."""
     from ..decode import Decoder
     from ..decode.frame import sctp_ports
     from ..errors import CaptureFileError
@@ -70,7 +75,7 @@ def run_shard(records, options, decode_options, k: int, n: int):
     dec = Decoder(decode_options)
     impl = dec._impl
     decode = impl.decode
-    feed = an.feed
+    feed = an.feed if feed_with is None else feed_with(an)
     frames = 0
     error = None
     try:

@@ -116,6 +116,7 @@ class LiveCapture:
                  buffer_mb: float = DEFAULT_BUFFER_MB, snaplen: int = DEFAULT_SNAPLEN,
                  use_ring: bool = True, decoder=None, promisc: bool = False,
                  queue_batches: int = 1024, block_timeout_ms: int = 20):
+        bpf.check_filter_length(capture_filter)   # before the interface, the socket, libpcap
         self.iface = Interface(interface)
         self.interface = interface
         self.snaplen = snaplen

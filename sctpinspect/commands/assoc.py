@@ -33,23 +33,33 @@ TSN figures, streams, paths (with heartbeat RTTs), path changes, zero-window
 stalls, FORWARD TSN skips and the list of state transitions with the RFC
 section behind each.
 
+Several files, or a directory of them, are one trace: merged by time as
+mergecap does, so the associations of a ring-buffer set are stitched across
+its files and frames are numbered as in the merged file.  --dask [ADDRESS]
+runs the analysis as Dask tasks, one per shard of associations, on a
+LocalCluster of this machine's cores or on the scheduler at ADDRESS
+(tcp://host:8786), with the same output (docs/scale.md).
+
 Examples:
   sctpinspect assoc trace.pcapng
+  sctpinspect assoc ring_00001_20261203101500.pcapng ring_00002_20261203101600.pcapng
+  sctpinspect assoc --dask ring_00001_20261203101500.pcapng ring_00002_20261203101600.pcapng
   sctpinspect assoc --json trace.pcap | jq '.[0].endpoints'
 """
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments, workers_argument
+    from ._analysis_common import common_arguments, dask_argument, workers_argument
     common_arguments(p)
     workers_argument(p)
+    dask_argument(p)
     p.add_argument("--json", action="store_true", help="print the associations as a JSON array")
 
 
 def run(args) -> int:
     from ..analysis.report import assoc_table
     from ._analysis_common import dump_json, run_analysis
-    result, err = run_analysis(args.file, workers=args.workers)
+    result, err = run_analysis(args.file, workers=args.workers, dask=args.dask)
     if result is not None:
         if args.json:
             dump_json([a.to_dict() for a in result.associations])

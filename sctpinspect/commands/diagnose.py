@@ -42,6 +42,10 @@ once per association and subject, with a count ("x12").
                        --set stall.rtos=5 (see --rules for the names)
   --rules              print the rule catalogue and exit
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does, docs/scale.md), so an association of a ring-buffer set is
+judged whole.
+
 Exit status: 0 when no finding above info is shown; 3 when the worst shown
 finding is a warning; 4 when at least one error is shown; 1 when the file is
 missing, unreadable or corrupt (findings from the frames before the damage
@@ -56,8 +60,8 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("file", metavar="FILE", nargs="?",
-                   help="pcap or pcapng file, or - for standard input")
+    from ._analysis_common import MANY_HELP
+    p.add_argument("file", metavar="FILE", nargs="*", help=MANY_HELP)
     p.add_argument("--json", action="store_true", help="print the findings as a JSON array")
     p.add_argument("-Y", dest="display_filter", metavar="FILTER",
                    help="keep findings with at least one frame matching this display filter")
@@ -96,11 +100,12 @@ def run(args) -> int:
     from ..analysis.api import decode_file
     from ..decode import DecodeOptions
     from ..diagnostics import diagnose_packets
-    from ..pipeline import check_readable, compile_display_filter
+    from ..pipeline import compile_display_filter
+    from ..sources.merge import capture_set
 
     if args.timeline and args.json:
         raise UserError("--timeline is for the text report, not --json")
-    check_readable(args.file)
+    paths = capture_set(args.file)
     predicate = compile_display_filter(args.display_filter)
     opts = DecodeOptions(verify_checksum=not args.no_checksum)
     err = None
@@ -108,7 +113,7 @@ def run(args) -> int:
 
     def packets():
         try:
-            for pkt in decode_file(args.file, opts):
+            for pkt in decode_file(paths, opts):
                 holder["read"] = True
                 yield pkt
         except CaptureFileError as e:   # diagnose what was read, then report the damage

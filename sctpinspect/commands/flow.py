@@ -28,7 +28,7 @@ Examples:
 
 def add_arguments(p) -> None:
     from ._analysis_common import common_arguments
-    common_arguments(p)
+    common_arguments(p, many=False)
     p.add_argument("--assoc", type=A.INDEX, metavar="N", required=True,
                    help="the association to draw (index shown by `assoc`)")
     p.add_argument("--width", type=A.WIDTH, default=34, metavar="COLS",
@@ -37,10 +37,10 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..analysis.report import ladder_lines
-    from ._analysis_common import pick_assoc, run_analysis
+    from ._analysis_common import pick_assoc, rereadable, run_analysis
     n = args.assoc
-    if args.file == "-":
-        # standard input cannot be read twice: keep the association's packets
+    if not rereadable(args.file):
+        # standard input or a FIFO cannot be read twice: keep the association's packets
         result, err = run_analysis(
             args.file, keep=lambda p: p.analysis is not None and p.analysis.get("assoc_index") == n)
         packets = result.kept_packets

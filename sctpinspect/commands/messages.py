@@ -25,6 +25,11 @@ pick one.  -Y FILTER keeps the messages whose completing frame (tshark's
 "reassembled in" frame; for abandoned ones, the FORWARD TSN frame) matches;
 incomplete messages have no such frame and are listed only without -Y.
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does, docs/scale.md): messages reassemble across the files of a
+ring-buffer set.  --dask [ADDRESS] lists them from Dask tasks, one per shard
+of associations, in the same order (not with -Y, --export or --follow).
+
 Examples:
   sctpinspect messages trace.pcap
   sctpinspect messages --assoc 0 --stream 1 --json trace.pcapng
@@ -33,8 +38,9 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments
+    from ._analysis_common import common_arguments, dask_argument
     common_arguments(p)
+    dask_argument(p)
     p.add_argument("--assoc", type=argtypes.INDEX, metavar="N",
                    help="only association N (the index `assoc` prints)")
     p.add_argument("--stream", type=argtypes.STREAM, metavar="S", help="only stream identifier S")
@@ -88,9 +94,16 @@ def run(args) -> int:
     from ..analysis.hook import needs_analysis
     from ..analysis.messages import MessageCollector
     from ..errors import CaptureFileError, UserError
-    from ..pipeline import Pipeline, check_readable, compile_display_filter, open_records
+    from ..pipeline import Pipeline, compile_display_filter, open_records
 
-    check_readable(args.file)
+    from ..sources.merge import capture_set
+    from ._analysis_common import dask_files
+    args.file, args.dask = dask_files(args.file, args.dask)
+    paths = capture_set(args.file)
+    if args.dask is not None and (args.display_filter or args.export or args.follow
+                                  or paths == ["-"]):
+        raise UserError("--dask lists messages of capture files: it takes no -Y, --export "
+                        "or --follow, nor standard input")
     if args.follow and args.stream is None:
         raise UserError("--follow needs --stream S (and --assoc N when not association 0)")
     if args.follow and (args.json or args.export):
@@ -137,15 +150,25 @@ def run(args) -> int:
                 export.write(row)
             row.data = None
             show(row)
-    col = MessageCollector(an, emit, predicate=predicate, keep=keep, keep_payload=payload)
-    pipe = Pipeline(open_records(args.file), analyse=col.feed)
     err = None
-    try:
-        for _pkt in pipe:
-            pass
-    except CaptureFileError as e:
-        err = e
-    col.finish()
+    done = None
+    if args.dask is not None:       # the rows of sharded Dask tasks, in one process's order
+        from ..scale.dask_run import messages_dask
+        done = messages_dask(paths, args.dask or None)
+    if done is not None:
+        rows, an, err = done
+        for row in rows:
+            if keep is None or keep(row.assoc, row.sid):
+                emit(row)
+    else:                           # one process (or a cap over all associations reached)
+        col = MessageCollector(an, emit, predicate=predicate, keep=keep, keep_payload=payload)
+        pipe = Pipeline(open_records(paths), analyse=col.feed)
+        try:
+            for _pkt in pipe:
+                pass
+        except CaptureFileError as e:
+            err = e
+        col.finish()
     if args.assoc is not None and not (0 <= args.assoc < len(an.associations)) and err is None:
         raise UserError(f"no association {args.assoc}: the capture has "
                         f"{len(an.associations)} (numbered from 0)")

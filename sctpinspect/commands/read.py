@@ -109,6 +109,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="two passes, as tshark -2: the analysis fields about later frames "
                         "(sctp.acked, sctp.data_rtt, sctp.retransmitted, sctp.reassembled_in) "
                         "land on the DATA chunk they describe; needs a file, not -")
+    # An option spelled like a negative number (-2) makes argparse read every
+    # negative number as an option ("--workers -1: expected one argument"); -2 is
+    # still matched as itself, and a negative value reaches its option's range check.
+    p._has_negative_number_optionals.clear()
     p.add_argument("-q", dest="quiet", action="store_true",
                    help="print no packets (with -z: only the statistics), as tshark -q")
     p.add_argument("-z", dest="stats", action="append", metavar="STAT",
@@ -204,14 +208,15 @@ def run(args) -> int:
 
     out = sys.stdout
     buf: list[str] = []
+    every = 1 if _live_input(args.file) else _BLOCK     # a pipe: each packet as it arrives
     limit = args.count
     shown = [0]          # lines printed so far; a list so it survives a CaptureFileError
     try:
         try:
             if fmt == "fields":
-                _run_fields(pipe, printer, buf, out, limit, shown)
+                _run_fields(pipe, printer, buf, out, limit, shown, every)
             else:
-                _run_packets(pipe, args, buf, out, limit, shown)
+                _run_packets(pipe, args, buf, out, limit, shown, every)
         finally:
             if buf:
                 out.write("\n".join(buf) + "\n")
@@ -220,6 +225,10 @@ def run(args) -> int:
             if payload is not None and hasattr(payload, "close"):
                 payload.close()                             # stops tshark (--tshark) early
     except CaptureFileError:
+        stderr_line(_counts(pipe, shown[0], linktypes))
+        raise
+    except KeyboardInterrupt:
+        # Ctrl-C: what was read is printed (the finally above), then the counts
         stderr_line(_counts(pipe, shown[0], linktypes))
         raise
     if fmt != "fields":
@@ -247,10 +256,22 @@ def _counts(pipe, shown: int, linktypes=()) -> str:
     return line
 
 
-_FLUSH = 2048
+_BLOCK = 2048          # lines written at once from a file
 
 
-def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
+def _live_input(path: str) -> bool:
+    """Standard input or a FIFO that is not a regular file: packets come as
+    they are captured (tcpdump -w - | sctpinspect read -), so each line is
+    written and flushed at once, as tshark does."""
+    import stat
+    try:
+        st = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return path == "-"
+    return not stat.S_ISREG(st.st_mode)
+
+
+def _run_fields(pipe, printer, buf, out, limit, counter, every=2048) -> None:
     append = buf.append
     line = printer.line
     if printer.opt.header:
@@ -264,14 +285,17 @@ def _run_fields(pipe, printer, buf, out, limit, counter) -> None:
         append(line(pkt))
         n += 1
         counter[0] = n
-        if len(buf) >= _FLUSH:
-            out.write("\n".join(buf) + "\n")
-            buf.clear()
+        if len(buf) >= every:
+            text = "\n".join(buf) + "\n"
+            buf.clear()          # before writing: a Ctrl-C in the write must not print it twice
+            out.write(text)
+            if every == 1:
+                out.flush()
         if limit is not None and n >= limit:
             break
 
 
-def _run_packets(pipe, args, buf, out, limit, counter) -> None:
+def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
     from ..output.text import SummaryPrinter
     summary = SummaryPrinter(args.time_mode)
     fmt = args.format
@@ -307,9 +331,12 @@ def _run_packets(pipe, args, buf, out, limit, counter) -> None:
                 append(line(pkt))
             n += 1
             counter[0] = n
-            if len(buf) >= _FLUSH:
-                out.write("\n".join(buf) + "\n")
-                buf.clear()
+            if len(buf) >= every:
+                text = "\n".join(buf) + "\n"
+                buf.clear()      # before writing: a Ctrl-C in the write must not print it twice
+                out.write(text)
+                if every == 1:
+                    out.flush()
             if limit is not None and n >= limit:
                 break
         t.prev = pkt.record.ts_ns

@@ -22,7 +22,7 @@ Examples:
   sctpinspect sql trace.pcapng "SELECT rule, count(*) FROM findings GROUP BY 1"
 """
 
-TABLES = ("frames", "chunks", "associations", "findings")
+from ..export import TABLES  # noqa: E402  (frames, chunks, messages, associations, findings)
 
 
 def add_arguments(p) -> None:

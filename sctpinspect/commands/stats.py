@@ -29,6 +29,9 @@ Unlike `tshark -z sctp,stat,FILTER`, the filter works.  `sctpinspect read -q
 -z sctp,stat | -z conv,sctp | -z endpoints,sctp | -z expert` print tshark's
 own layouts (see docs/fidelity.md for where they differ on purpose).
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does, docs/scale.md).
+
 Examples:
   sctpinspect stats trace.pcapng
   sctpinspect stats -Y 'ip.src == 192.0.2.1' --json trace.pcapng
@@ -66,9 +69,9 @@ def collect(path: str, display_filter: str | None = None, decode_options=None):
 
 
 def run(args) -> int:
-    from ..pipeline import check_readable
-    check_readable(args.file)
-    col, pipe, error = collect(args.file, args.display_filter)
+    from ..sources.merge import capture_set
+    paths = capture_set(args.file)          # several files / a directory: one trace
+    col, pipe, error = collect(paths if len(paths) > 1 else paths[0], args.display_filter)
     if args.json:
         from ._analysis_common import dump_json
         dump_json({"frames": pipe.frames, "sctp_packets": pipe.sctp, "counted": col.packets,

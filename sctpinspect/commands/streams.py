@@ -23,6 +23,10 @@ MID (I-DATA) sequence is checked: "missing" counts numbers skipped (lost
 before the capture point, or abandoned by FORWARD TSN without notice),
 "late" those that arrived after a higher one.
 
+Several files, or a directory of them, are one trace (merged by time as
+mergecap does); --dask [ADDRESS] runs the analysis as Dask tasks with the
+same output (docs/scale.md).
+
 Examples:
   sctpinspect streams trace.pcap
   sctpinspect streams --assoc 2 --json trace.pcapng
@@ -30,9 +34,10 @@ Examples:
 
 
 def add_arguments(p) -> None:
-    from ._analysis_common import common_arguments, workers_argument
+    from ._analysis_common import common_arguments, dask_argument, workers_argument
     common_arguments(p)
     workers_argument(p)
+    dask_argument(p)
     p.add_argument("--assoc", type=A.INDEX, metavar="N",
                    help="only association N (the index `assoc` prints)")
     p.add_argument("--json", action="store_true", help="print the rows as a JSON array")
@@ -41,7 +46,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..analysis.report import streams_table
     from ._analysis_common import dump_json, pick_assoc, run_analysis
-    result, err = run_analysis(args.file, workers=args.workers)
+    result, err = run_analysis(args.file, workers=args.workers, dask=args.dask)
     if result is not None:
         pick_assoc(result, args.assoc)
         rows = result.streams(args.assoc)

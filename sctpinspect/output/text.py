@@ -81,9 +81,36 @@ class TimeFormatter:
             self.prev_shown = ts_ns
             return out
         sec, ns = divmod(ts_ns, 1_000_000_000)
-        tm = _time.gmtime(sec) if m in ("u", "ud") else _time.localtime(sec)
-        fmt = "%Y-%m-%d %H:%M:%S" if m in ("ad", "ud") else "%H:%M:%S"
-        return "%s.%06d" % (_time.strftime(fmt, tm), ns // 1000)
+        try:
+            tm = _time.gmtime(sec) if m in ("u", "ud") else _time.localtime(sec)
+            fmt = "%Y-%m-%d %H:%M:%S" if m in ("ad", "ud") else "%H:%M:%S"
+            return "%s.%06d" % (_time.strftime(fmt, tm), ns // 1000)
+        except (OverflowError, OSError, ValueError):
+            # past what the C library's time_t/struct tm holds (an extreme
+            # pcapng if_tsresol, a timestamp far past 2262): the calendar
+            # by arithmetic, as tshark prints it (year 33658 and beyond)
+            return _far_time(sec, ns, m)
+
+
+def _far_time(sec: int, ns: int, mode: str) -> str:
+    if mode not in ("u", "ud"):
+        try:
+            sec += _time.localtime().tm_gmtoff      # today's offset: no zone rules that far
+        except (AttributeError, OverflowError, OSError):
+            pass
+    days, rem = divmod(sec, 86400)
+    # days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days)
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    mo = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (mo <= 2)
+    clock = "%02d:%02d:%02d.%06d" % (rem // 3600, rem // 60 % 60, rem % 60, ns // 1000)
+    return f"{y:04d}-{mo:02d}-{d:02d} {clock}" if mode in ("ad", "ud") else clock
 
 
 def _secs(ns: int) -> str:

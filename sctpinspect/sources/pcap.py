@@ -2,7 +2,8 @@
 
 Hand-written hot path: records are parsed with ``struct.unpack_from`` out of a
 1 MiB block buffer, so there is one ``read`` per MiB instead of two per
-record, and memory stays bounded by the block size (plus one record).
+record, and memory stays bounded by the block size (plus one record).  On a
+pipe the buffer holds what has arrived, so records stream (``ready_reader``).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import BinaryIO, Iterator
 
 from ..errors import CaptureFileError
 from ..model import Record
-from ._buffer import CHUNK, read_exact
+from ._buffer import CHUNK, read_exact, ready_reader
 
 # magic as it appears in the file -> (byte order, ns multiplier per fraction unit, extra header bytes)
 PCAP_MAGICS = {
@@ -51,14 +52,14 @@ def _records(f, name, order, mult, hlen, linktype, limit, unpack_from):
     pos = 0
     base = 24          # file offset of buf[0]
     n = 0
-    read = f.read
+    read = ready_reader(f)      # a pipe yields each record as soon as its bytes are in
     while True:
         if pos + hlen > len(buf):
             buf = buf[pos:] + (read(CHUNK) or b"")
             base += pos
             pos = 0
             if len(buf) < hlen:
-                buf += read_exact(f, hlen - len(buf))
+                buf += read_exact(f, hlen - len(buf), read)
                 if not buf:
                     return
                 if len(buf) < hlen:
@@ -71,7 +72,9 @@ def _records(f, name, order, mult, hlen, linktype, limit, unpack_from):
             if caplen > limit:
                 raise CaptureFileError(name, base + pos, f"record {n + 1} claims an absurd "
                                        f"captured length of {caplen} bytes (corrupt file?)")
-            buf = buf[pos:] + read_exact(f, max(CHUNK, end - len(buf)))
+            # only the missing bytes: asking a pipe for a whole CHUNK would
+            # hold this record back until a MiB more arrived
+            buf = buf[pos:] + read_exact(f, end - len(buf), read)
             base += pos
             start -= pos
             end -= pos

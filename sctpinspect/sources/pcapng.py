@@ -12,7 +12,7 @@ from typing import BinaryIO, Iterator
 
 from ..errors import CaptureFileError
 from ..model import Record
-from ._buffer import CHUNK, read_exact
+from ._buffer import CHUNK, read_exact, ready_reader
 
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 SHB_TYPE = 0x0A0D0D0A
@@ -81,7 +81,7 @@ def read_pcapng(f: BinaryIO, name: str, head: bytes) -> Iterator[Record]:
     epb = struct.Struct("<IIIII")
     u32 = struct.Struct("<I")
     ifaces: list[_Iface] = []
-    read = f.read
+    read = ready_reader(f)      # a pipe yields each block as soon as its bytes are in
     first = True
     while True:
         # -- make sure the 8-byte block header is in the buffer --------------
@@ -90,7 +90,7 @@ def read_pcapng(f: BinaryIO, name: str, head: bytes) -> Iterator[Record]:
             base += pos
             pos = 0
             if len(buf) < 12:
-                buf += read_exact(f, 12 - len(buf))
+                buf += read_exact(f, 12 - len(buf), read)
                 if not buf:
                     return
                 if len(buf) < 12:
@@ -122,7 +122,9 @@ def read_pcapng(f: BinaryIO, name: str, head: bytes) -> Iterator[Record]:
                                    "(corrupt file?)")
         end = pos + blen
         if end > len(buf):
-            buf = buf[pos:] + read_exact(f, max(CHUNK, end - len(buf)))
+            # only the missing bytes (a pipe asked for a CHUNK would hold
+            # this block back until a MiB more arrived)
+            buf = buf[pos:] + read_exact(f, end - len(buf), read)
             base += pos
             end -= pos
             pos = 0

@@ -1,0 +1,1 @@
+"""Running the analysis beyond one process (``--dask``): sctpinspect/scale/dask_run.py."""
