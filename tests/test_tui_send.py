@@ -72,7 +72,7 @@ def error_text(panel) -> str:
 def test_send_tab_opens_with_key_7_and_names_the_ppid():
     async def body(app, pilot, panel):
         assert app.query_one("#tabs").active == "send"
-        assert app.focused.id == "send-peer"
+        assert app.focused.id == "send-role"     # not a text field: keys stay commands
         await fill(pilot, panel, typed=True, ppid="46")
         # IANA SCTP Payload Protocol Identifiers: 46 = Diameter, 60 = NGAP
         assert str(panel.query_one("#send-ppid-name").render()) == "Diameter"

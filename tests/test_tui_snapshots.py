@@ -1,7 +1,7 @@
 """Snapshot tests (pytest-textual-snapshot) of each TUI view on the project's captures.
 
 Each test drives the app to one view and compares Textual's SVG export of the
-whole 160x50 screen with the accepted one in ``tests/__snapshots__/``: any
+whole screen (80x24 and 200x50) with the accepted one in ``tests/__snapshots__/``: any
 change in what a view shows (columns, colours, tree, hex highlight, layout)
 fails.  After a deliberate change, look at the new screens and accept them
 with ``python -m pytest tests/test_tui_snapshots.py --snapshot-update``
@@ -32,9 +32,11 @@ if getattr(_plugin.SVGImageExtension, "file_extension", None) != "svg":
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"
 CLEAN = CAPTURES / "clean-association.pcapng"
 LOSSY = CAPTURES / "lossy-retransmissions.pcapng"
-SIZE = (160, 50)
+# every view at the two sizes issue 17 names: an 80x24 terminal and a big one
+SIZES = [(80, 24), (200, 50)]
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.parametrize("size", SIZES, ids=["80x24", "200x50"])]
 
 
 async def settled(pilot, seconds: float = 60.0) -> None:
@@ -62,15 +64,15 @@ async def until(pilot, cond, seconds: float = 30.0) -> None:
     raise AssertionError("the view did not fill in time")
 
 
-def check(snap_compare, path, run_before) -> None:
+def check(snap_compare, path, run_before, size) -> None:
     app = SctpInspectApp(str(path))
     try:
-        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
     finally:
         app.shutdown()
 
 
-def test_packets_view_with_detail_and_hex(snap_compare):
+def test_packets_view_with_detail_and_hex(snap_compare, size):
     """Frame 5 (a DATA chunk) selected; the tree's cursor on a field, whose
     bytes the hex pane highlights."""
     async def run_before(pilot):
@@ -79,19 +81,19 @@ def test_packets_view_with_detail_and_hex(snap_compare):
         await pilot.press(*["down"] * 12)
         await pilot.pause(0.3)
         assert pilot.app.current_packet.number == 5
-    check(snap_compare, CLEAN, run_before)
+    check(snap_compare, CLEAN, run_before, size)
 
 
-def test_associations_view(snap_compare):
+def test_associations_view(snap_compare, size):
     async def run_before(pilot):
         await settled(pilot)
         await pilot.press("2")
         await until(pilot, lambda: pilot.app.query_one("#assoc-table").row_count)
         await pilot.pause(0.3)
-    check(snap_compare, LOSSY, run_before)
+    check(snap_compare, LOSSY, run_before, size)
 
 
-def test_streams_view_with_a_message(snap_compare):
+def test_streams_view_with_a_message(snap_compare, size):
     """Streams of association 0 and the first message's payload (hex + dissector tree)."""
     async def run_before(pilot):
         await settled(pilot)
@@ -100,38 +102,38 @@ def test_streams_view_with_a_message(snap_compare):
         pilot.app.query_one("#msg-table").focus()
         await pilot.press("enter")
         await pilot.pause(0.3)
-    check(snap_compare, CLEAN, run_before)
+    check(snap_compare, CLEAN, run_before, size)
 
 
-def test_flow_view(snap_compare):
+def test_flow_view(snap_compare, size):
     async def run_before(pilot):
         await settled(pilot)
         await pilot.press("4")
         await until(pilot, lambda: pilot.app.query_one("#flow-list").option_count)
         await pilot.pause(0.3)
-    check(snap_compare, CLEAN, run_before)
+    check(snap_compare, CLEAN, run_before, size)
 
 
-def test_tsn_graph(snap_compare):
+def test_tsn_graph(snap_compare, size):
     async def run_before(pilot):
         await settled(pilot)
         await pilot.press("5")
         await pilot.pause(0.5)      # drawn again at the plot's laid-out size by the tick
         pilot.app.refresh_tsn()
         await pilot.pause(0.3)
-    check(snap_compare, LOSSY, run_before)
+    check(snap_compare, LOSSY, run_before, size)
 
 
-def test_diagnostics_view(snap_compare):
+def test_diagnostics_view(snap_compare, size):
     async def run_before(pilot):
         await settled(pilot)
         await pilot.press("6")
         await until(pilot, lambda: not pilot.app._diag_running, seconds=120)
         await pilot.pause(0.3)
-    check(snap_compare, LOSSY, run_before)
+    check(snap_compare, LOSSY, run_before, size)
 
 
-def test_filter_bar_shows_the_error_in_place(snap_compare):
+def test_filter_bar_shows_the_error_in_place(snap_compare, size):
     """A filter being typed that does not parse: message, column and caret under the bar."""
     async def run_before(pilot):
         await settled(pilot)
@@ -139,12 +141,12 @@ def test_filter_bar_shows_the_error_in_place(snap_compare):
         await pilot.press(*"sctp.data_sid == ")
         await pilot.press("&", "&", " ", "1")
         await pilot.pause(0.3)
-    check(snap_compare, CLEAN, run_before)
+    check(snap_compare, CLEAN, run_before, size)
 
 
-def test_help_screen(snap_compare):
+def test_help_screen(snap_compare, size):
     async def run_before(pilot):
         await settled(pilot)
         await pilot.press("question_mark")
         await pilot.pause(0.3)
-    check(snap_compare, CLEAN, run_before)
+    check(snap_compare, CLEAN, run_before, size)

@@ -22,14 +22,14 @@ from textual.widgets import (DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..errors import UserError
-from ..registry import tree_line
+from ..registry import is_hidden, tree_line
 from .store import Indexer, PacketStore
 from .views import (ASSOC_COLUMNS, assoc_rows, diagnostics_text, flow_lines, message_payload,
-                    message_rows, stream_rows)
+                    message_rows, ppids_text, stream_rows)
 from .widgets import ColumnHeader, HexPane, PacketList, braille_plot, hex_text
 
 STREAM_COLUMNS = ("from ep", "streams out", "sid", "msgs", "bytes", "ordered", "unordered",
-                  "ppids", "next SSN/MID", "missing", "late", "frames")
+                  "PPID ×msgs", "next SSN/MID", "missing", "late", "frames")
 MESSAGE_COLUMNS = ("from ep", "sid", "SSN/MID", "ppid", "U", "length", "frames", "TSNs",
                    "complete in")
 
@@ -38,7 +38,8 @@ HELP_TEXT = """\
 
 [b]Everywhere[/b]
   1..7        Packets, Associations, Streams, Flow, TSN graph, Diagnostics, Send
-  /           edit the display filter (Enter applies, Esc leaves, Up/Down history)
+  /           edit the display filter (Enter applies, Up/Down history)
+  Esc         leave a text field (filter bar, Send form) back to the view
   Ctrl+L      clear the filter
   Ctrl+S      save the capture (or the filtered packets) as pcapng
   Ctrl+P      command palette
@@ -48,6 +49,8 @@ HELP_TEXT = """\
 [b]Packets[/b]
   Up/Down j/k PgUp/PgDn Home/End   move in the list (End follows a live capture)
   Tab         go to the detail tree, the hex pane shows the selected field's bytes
+  x           hex pane: hide/show (below 120 columns: switch tree and hex pane)
+  m           on a DATA/I-DATA packet: that stream's messages in delivery order
   n           show the Wireshark field names in the tree
   t           add tshark's decode of the frame's payloads no native dissector knows
               (S1AP, NGAP, SCCP/TCAP... through pyshark; needs tshark)
@@ -57,7 +60,8 @@ HELP_TEXT = """\
                       and make it the association of Streams / Flow / TSN graph
 [b]Streams[/b]        Enter on a message: payload preview, hex and dissector tree
 [b]Flow[/b]           Enter on an arrow: select its packet in the list
-[b]TSN graph[/b]      TSN of DATA (o) and SACK cumulative TSN ack (-) over time, per direction
+[b]TSN graph[/b]      braille plot per direction: TSN of each DATA chunk (white) and the
+                      peer's SACK cumulative TSN ack (cyan) over time
 [b]Send[/b]           kernel SCTP: F5 connect/listen, F6 send, F7 shut down, F8 abort, F9 stop;
                       role "craft": F5 builds a raw probe (INIT, ABORT, DATA, any chunk), F6 sends it
 
@@ -66,11 +70,21 @@ Colours: [green3]handshake[/] [white]data[/] [cyan]SACK[/] [magenta]shutdown[/] 
 """
 
 
+# The main widget of each view (focused by its number key, by Esc from a text
+# field, and after a dialog closes) and the method that fills it when it opens.
+VIEW_FOCUS = {"packets": "#list", "assocs": "#assoc-table", "streams": "#msg-table",
+              "flow": "#flow-list", "tsn": "#tsn-plot", "diag": "#diag-scroll",
+              "send": "#send-role"}
+VIEW_REFRESH = {"assocs": "refresh_assocs", "streams": "refresh_streams", "flow": "refresh_flow",
+                "tsn": "refresh_tsn", "diag": "refresh_diag"}
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; height: 80%; border: thick $accent; background: $panel; padding: 1 2; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: 80%; max-height: 100%;
+                                  border: thick $accent; background: $panel; padding: 1 2; }
     """
 
     def compose(self) -> ComposeResult:
@@ -84,7 +98,9 @@ class SaveScreen(ModalScreen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Cancel")]
     DEFAULT_CSS = """
     SaveScreen { align: center middle; }
-    SaveScreen > Vertical { width: 80; height: 7; border: thick $accent; background: $panel; }
+    SaveScreen #save-warning { color: $warning; }
+    SaveScreen > Vertical { width: 80; max-width: 100%; height: 8; border: thick $accent;
+                            background: $panel; }
     """
 
     def __init__(self, what: str, default: str):
@@ -94,12 +110,23 @@ class SaveScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Save {self.what} as pcapng to:")
+            yield Label(Text(f"Save {self.what} as pcapng to:"))
             yield Input(self.default, id="save-path")
+            yield Label("", id="save-warning")
 
     @on(Input.Submitted, "#save-path")
     def _done(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
+        import os
+        path = event.value.strip()
+        if path and os.path.exists(path) and self._confirmed != path:
+            # never overwrite silently: a second Enter on the same name does
+            self._confirmed = path
+            self.query_one("#save-warning", Label).update(
+                Text(f"{path} exists: Enter again overwrites it, Esc cancels"))
+            return
+        self.dismiss(path)
+
+    _confirmed = None
 
 
 class FilterInput(Input):
@@ -125,7 +152,7 @@ class FilterInput(Input):
         self.cursor_position = len(self.value)
 
     def action_leave(self) -> None:
-        self.app.query_one(PacketList).focus()
+        self.app.action_leave_field()
 
 
 class DeferredPane(TabPane):
@@ -164,6 +191,16 @@ class Table(DataTable):
         for key, label in self._column_spec:
             self.add_column(label, key=key)
 
+    def add_row(self, *cells, **kw):
+        """Cells are plain text (addresses, PPIDs, names from the capture): a
+        ``str`` cell would be read as Rich markup by DataTable."""
+        return super().add_row(*[Text(c) if isinstance(c, str) else c for c in cells], **kw)
+
+
+class FocusStatic(Static, can_focus=True):
+    """A Static that takes focus (the TSN graph): the view's keys go to it, not
+    to a text field of another view."""
+
 
 class SctpCommands(Provider):
     """Command palette entries for the views and actions."""
@@ -182,7 +219,7 @@ class SctpCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name),
-                          lambda a=action: self.app.run_action(a), help=action)
+                          lambda a=action: self.app.run_action(a))
 
 
 class FilterPass:
@@ -194,6 +231,7 @@ class FilterPass:
         self.predicate = predicate
         self.needs_analysis = needs_analysis
         self.view = array("l")
+        self.started = time.perf_counter()
         self.done_upto = 0
         self.done = False
         self.stop = threading.Event()
@@ -250,21 +288,40 @@ class SctpInspectApp(App):
     #tabs { height: 1fr; }
     TabPane { height: 1fr; }
     #filter { width: 1fr; }
-    #filter-error { color: $error; height: auto; padding: 0 1; }
+    #filter-error { color: $error; height: auto; padding: 0 1; display: none; }
+    #filter-error.shown { display: block; }
     #filter-error.ok { color: $success; }
     #status { height: 1; background: $boost; padding: 0 1; }
     #packets-pane { height: 1fr; }
     #lower { height: 45%; }
     #detail { width: 1fr; border-top: solid $accent; }
     #hex-scroll { width: 78; border-top: solid $accent; }
-    #streams-top { height: 40%; }
-    #streams-bottom { height: 1fr; }
+    /* three stacked parts that each keep their share of the height: a long
+       message table scrolls instead of pushing the payload off the screen */
+    #streams-top { height: 30%; }
+    #msg-table { height: 1fr; }
+    #streams-bottom { height: 40%; border-top: solid $accent; }
     #msg-tree { width: 1fr; }
     #msg-hex-scroll { width: 78; }
     #flow-header { height: 2; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     #flow-list { text-wrap: nowrap; text-overflow: ellipsis; }
     #tsn-plot { height: 1fr; }
+    #lower.-no-hex #hex-scroll { display: none; }
+    /* narrow terminals (80x24): no border around the filter bar; the detail
+       tree takes the whole width and x switches it with the hex pane */
+    Screen.-narrow #filter { border: none; height: 1; padding: 0 1; }
+    Screen.-narrow #filter:focus { background: $boost; }
+    Screen.-narrow #hex-scroll { width: 1fr; display: none; }
+    Screen.-narrow #lower.-hex #hex-scroll { display: block; }
+    Screen.-narrow #lower.-hex #detail { display: none; }
+    Screen.-narrow #msg-hex-scroll { width: 1fr; display: none; }
+    Screen.-narrow #streams-bottom.-hex #msg-hex-scroll { display: block; }
+    Screen.-narrow #streams-bottom.-hex #msg-tree { display: none; }
+    Screen.-short #lower { height: 50%; }
     """
+    # below 120 columns the hex pane (78 wide) does not fit beside the tree
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -274,6 +331,9 @@ class SctpInspectApp(App):
         Binding("ctrl+s", "save", "Save"),
         Binding("n", "toggle_names", "Field names"),
         Binding("t", "tshark_payload", "tshark decode", show=False),
+        Binding("x", "toggle_hex", "Hex", show=False),
+        Binding("m", "stream_messages", "Stream msgs", show=False),
+        Binding("escape", "leave_field", "Leave field", show=False),
         Binding("p", "pause", "Pause", show=False),
         Binding("1", "tab('packets')", "Packets", show=False),
         Binding("2", "tab('assocs')", "Assocs", show=False),
@@ -310,6 +370,11 @@ class SctpInspectApp(App):
         self.first_screen_seconds: float | None = None
         self._first_painted = False     # the first screen (list + detail) was painted
         self._detail_unanalysed = False
+        self._analysis_seen = None      # (time, frames analysed) when the status first showed it
+
+    def notify(self, message, *, markup: bool = False, **kw) -> None:
+        """Notifications carry file names, filters and errors: plain text unless asked."""
+        super().notify(str(message), markup=markup, **kw)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -346,9 +411,9 @@ class SctpInspectApp(App):
                 yield OptionList(id="flow-list")
             with DeferredPane("5 TSN graph", id="tsn"):
                 yield Static("", id="tsn-title")
-                yield Static("", id="tsn-plot")
+                yield FocusStatic("", id="tsn-plot")
             with DeferredPane("6 Diagnostics", id="diag"):
-                with VerticalScroll():
+                with VerticalScroll(id="diag-scroll"):
                     yield Static("", id="diag-text")
             with DeferredPane("7 Send", id="send"):   # issue 7: kernel SCTP send panel
                 from .send_panel import SendPanel
@@ -404,6 +469,9 @@ class SctpInspectApp(App):
         if not self.paused:
             lst.refresh_count()
             lst.refresh()
+        hdr = self.query_one(ColumnHeader)
+        if hdr.rows_width != lst.rows_width():
+            hdr.refresh()           # the list's scrollbar came or went: same widths as its rows
         if self.first_screen_seconds is None and len(self.store):
             self.first_screen_seconds = time.perf_counter() - self.started
         self._update_status()
@@ -417,6 +485,8 @@ class SctpInspectApp(App):
             self.refresh_assocs()
         elif active == "tsn":
             self.refresh_tsn()
+        elif active == "diag" and getattr(self, "_diag_running", False):
+            self._show_diag_progress()
 
     def _update_status(self) -> None:
         st = self.store
@@ -434,14 +504,20 @@ class SctpInspectApp(App):
         else:
             parts.append(f"{n} frames" + ("" if st.indexed_done else " (indexing…)"))
             if st.indexed_done and not st.analysis_done and n:
-                parts.append(f"analysing {100 * st.analysed // max(1, n)}%")
+                if self._analysis_seen is None:
+                    self._analysis_seen = (time.perf_counter(), st.analysed)
+                t0, a0 = self._analysis_seen      # the ETA from the rate since then
+                parts.append("analysing " + progress_text(st.analysed, n, t0, "frames", 10,
+                                                          base=a0))
         fp = self.filter_pass
         if fp is not None:
-            prog = "" if fp.done else f" (filtering {100 * fp.done_upto // max(1, n)}%)"
+            prog = "" if fp.done else \
+                " (filtering " + progress_text(fp.done_upto, n, fp.started, "frames", 10) + ")"
             parts.append(f"shown {len(fp.view)}{prog}")
         if st.error:
             parts.append(st.error)
-        self.query_one("#status", Static).update(" | ".join(parts))
+        # plain text: "[PAUSED]" and file names must not be read as markup
+        self.query_one("#status", Static).update(Text(" | ".join(parts)))
 
     # ------------------------------------------------------------------ packets
     @on(PacketList.Selected)
@@ -469,10 +545,7 @@ class SctpInspectApp(App):
         if pkt.notes:
             en = tree.root.add("Expert Info", expand=True)
             for note in pkt.notes:
-                rule = f" ({note.rfc})" if note.rfc else ""
-                key = f"  [{note.key}]" if self.field_names and note.key else ""
-                en.add_leaf(f"[{note.severity.capitalize()}/{note.group}] {note.message}"
-                            f"{rule}{key}", data=(note, None))
+                en.add_leaf(self._note_label(note), data=(note, None))
         tree.root.expand()
         self.show_hex(pkt, 0, 0)
         if not self._first_painted:
@@ -500,14 +573,24 @@ class SctpInspectApp(App):
                 waits.append(p._mounting)
         return waits
 
-    def _add_field(self, parent, field, buf, expand=False) -> None:
+    def _field_label(self, field) -> Text:
         label = tree_line(field)
         if self.field_names:
             label = f"{label}  [{field.name}]"
-        text = Text(label)
+        return Text(label)
+
+    def _note_label(self, note) -> Text:
+        rule = f" ({note.rfc})" if note.rfc else ""
+        key = f"  [{note.key}]" if self.field_names and note.key else ""
+        return Text(f"[{note.severity.capitalize()}/{note.group}] {note.message}{rule}{key}")
+
+    def _add_field(self, parent, field, buf, expand=False) -> None:
+        text = self._field_label(field)
         if field.children:
             node = parent.add(text, data=(field, buf), expand=expand)
             for c in field.children:
+                if is_hidden(c.name):       # as read -V: filter-only fields (sctp.port)
+                    continue
                 self._add_field(node, c, buf, expand=expand and c.name == "sctp.chunk")
         else:
             parent.add_leaf(text, data=(field, buf))
@@ -562,10 +645,50 @@ class SctpInspectApp(App):
         if self.current_packet is pkt:
             self.show_packet(pkt.number - 1)
 
+    def action_stream_messages(self) -> None:
+        """m: the messages of the selected DATA/I-DATA packet's stream, in order."""
+        from .messages_view import StreamMessagesScreen, stream_of
+        pkt = self.current_packet
+        if pkt is None:
+            return
+        if not self.store.path:
+            self.notify("no file to read the stream from", severity="warning")
+            return
+        s = stream_of(pkt, self.store, pkt.number - 1)
+        if isinstance(s, str):
+            self.notify(s, severity="warning")
+            return
+        self.push_screen(StreamMessagesScreen(self.store.path, *s))
+
+    def action_toggle_hex(self) -> None:
+        """Wide: show/hide the hex pane beside the tree.  Narrow: switch between
+        the tree and the hex pane (both do not fit in 80 columns)."""
+        narrow = self.screen.has_class("-narrow")
+        for pane in ("#lower", "#streams-bottom"):
+            try:
+                w = self.query_one(pane)
+            except Exception:  # noqa: BLE001 - the Streams view is not mounted yet
+                continue
+            if narrow:
+                w.toggle_class("-hex")
+            else:
+                w.toggle_class("-no-hex")
+
     def action_toggle_names(self) -> None:
+        """n: field names on/off, relabelling the tree in place (cursor and
+        expanded nodes stay where they are)."""
         self.field_names = not self.field_names
-        if self.current_packet is not None:
-            self.show_packet(self.current_packet.number - 1)
+        tree = self.query_one("#detail", Tree)
+
+        def walk(node):
+            for c in node.children:
+                f = c.data[0] if c.data else None
+                if f is not None and hasattr(f, "children") and hasattr(f, "name"):
+                    c.set_label(self._field_label(f))
+                elif f is not None and hasattr(f, "severity"):
+                    c.set_label(self._note_label(f))
+                walk(c)
+        walk(tree.root)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -583,24 +706,34 @@ class SctpInspectApp(App):
         inp.value = ""
         self.apply_filter("")
 
+    def _filter_message(self, text: str, ok: bool | None) -> None:
+        """The line under the filter bar (hidden when empty).  Plain text: the
+        user's filter may hold ``[`` and ``]`` (never read as Rich markup)."""
+        lab = self.query_one("#filter-error", Label)
+        lab.update(Text(text))
+        lab.set_class(bool(text), "shown")
+        lab.set_class(bool(ok), "ok")
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         from ..filter import FilterError, check_filter
-        lab = self.query_one("#filter-error", Label)
         text = event.value.strip()
         if not text:
-            lab.update("")
+            self._filter_message("", None)
+            return
+        if text == self.filter_text:
+            self._filter_message(f"filter applied: {text}", True)
             return
         try:
             err = check_filter(text)
         except FilterError as e:
             err = e
+        except RecursionError:
+            err = "filter nested too deeply"
         if err is not None:
-            lab.remove_class("ok")
-            lab.update(self._filter_error_text(text, err))
+            self._filter_message(self._filter_error_text(text, err), False)
         else:
-            lab.add_class("ok")
-            lab.update("valid filter: Enter applies")
+            self._filter_message("valid filter: Enter applies", True)
 
     @staticmethod
     def _filter_error_text(text: str, e) -> str:
@@ -620,28 +753,31 @@ class SctpInspectApp(App):
         from ..filter import FilterError, compile_filter
         import re
         inp = self.query_one("#filter", FilterInput)
-        lab = self.query_one("#filter-error", Label)
         lst = self.query_one(PacketList)
-        if self.filter_pass is not None:
-            self.filter_pass.stop.set()
-            self.filter_pass = None
         if not text:
+            if self.filter_pass is not None:
+                self.filter_pass.stop.set()
+                self.filter_pass = None
             self.filter_text = ""
-            lab.update("")
+            self._filter_message("", None)
             lst.set_view(None)
             self._update_status()
             return True
         try:
             pred = compile_filter(text)
-        except FilterError as e:
-            lab.remove_class("ok")
-            lab.update(self._filter_error_text(text, e))
+        except (FilterError, RecursionError) as e:
+            # the filter in force (if any) stays: its matches and "shown N" remain
+            if isinstance(e, RecursionError):
+                e = "filter nested too deeply"
+            self._filter_message(self._filter_error_text(text, e), False)
             self.notify(f"bad filter: {e}", severity="error")
             return False
+        if self.filter_pass is not None:
+            self.filter_pass.stop.set()
+            self.filter_pass = None
         inp.remember(text)
         self.filter_text = text
-        lab.add_class("ok")
-        lab.update(f"filter applied: {text}")
+        self._filter_message(f"filter applied: {text}", True)
         st = self.store
         m = re.fullmatch(r"\s*sctp\.assoc_index\s*==\s*(\d+)\s*", text)
         if m and st.analysis_done and not st.live:
@@ -660,7 +796,10 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ tabs
     def action_tab(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        tabs = self.query_one(TabbedContent)
+        if tabs.active == name:
+            self.focus_view(name)       # 1 in the tree: back to the list
+        tabs.active = name
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event) -> None:
@@ -672,20 +811,27 @@ class SctpInspectApp(App):
                 return          # another tab was chosen while this one was mounting
         if active == "assocs":
             self._assoc_sig = None
-            self.refresh_assocs()
-            self.query_one("#assoc-table").focus()
-        elif active == "streams":
-            self.refresh_streams()
-        elif active == "flow":
-            self.refresh_flow()
-        elif active == "tsn":
-            self.refresh_tsn()
-        elif active == "diag":
-            self.refresh_diag()
-        elif active == "packets":
-            self.query_one(PacketList).focus()
-        elif active == "send":
-            self.query_one("#send-peer").focus()
+        refresh = VIEW_REFRESH.get(active)
+        if refresh:
+            getattr(self, refresh)()
+        self.focus_view(active)
+
+    def focus_view(self, view: str | None = None) -> None:
+        """Focus the main widget of ``view`` (the active one by default): each
+        view's number key lands on a widget that takes that view's keys, never
+        on a text field (where the next keys would be typed)."""
+        from textual.css.query import NoMatches
+        view = view or self.query_one(TabbedContent).active
+        try:
+            self.query_one(VIEW_FOCUS[view]).focus()
+        except NoMatches:       # not mounted yet (the tab switch mounts it)
+            pass
+
+    def action_leave_field(self) -> None:
+        """Esc: out of a text field (the filter bar, a form field) to the view."""
+        from textual.widgets import TextArea
+        if isinstance(self.focused, (Input, TextArea)):
+            self.focus_view()
 
     # ------------------------------------------------------------------ associations
     def refresh_assocs(self) -> None:
@@ -740,13 +886,14 @@ class SctpInspectApp(App):
         with st.lock:
             rows = stream_rows(st.analyzer, a)
             self._messages = message_rows(st.analyzer, a)
-        title.update(f"association {a}: {len(rows)} stream rows, {len(self._messages)} messages"
-                     " (Enter on a message shows its payload)")
+        title.update(Text(f"association {a}: {len(rows)} stream rows, "
+                          f"{len(self._messages)} messages"
+                     " (Enter on a message shows its payload)"))
         for r in rows:
             t.add_row(str(r["sender"]), "?" if r["streams_out"] is None else str(r["streams_out"]),
                       str(r["sid"]), str(r["messages"]), str(r["bytes"]), str(r["ordered"]),
                       str(r["unordered"]),
-                      ",".join(f"{p}x{n}" for p, n in r["ppids"].items()) or "-",
+                      ppids_text(r["ppids"]),
                       "?" if r["next_seq"] is None else str(r["next_seq"]), str(r["missing"]),
                       str(r["reordered"]), f"{r['first_frame']}-{r['last_frame']}")
         for k, m in enumerate(self._messages):
@@ -769,7 +916,7 @@ class SctpInspectApp(App):
         tree.clear()
         preview = payload[:64].decode("ascii", "replace")
         preview = "".join(ch if ch.isprintable() else "." for ch in preview)
-        tree.root.set_label(f"Payload preview: {preview}")
+        tree.root.set_label(Text(f"Payload preview: {preview}"))
         try:
             from dissectors import dissect_payload
             p = self.store.packet(m.frame - 1)
@@ -777,7 +924,7 @@ class SctpInspectApp(App):
             d = dissect_payload(payload, 0, m.ppid, p.sport, p.dport, notes=notes)
         except Exception as e:  # noqa: BLE001 - shown, never fatal
             d = None
-            tree.root.add_leaf(f"(payload dissector failed: {e})")
+            tree.root.add_leaf(Text(f"(payload dissector failed: {e})"))
         if d is not None:
             self._add_field(tree.root, d, None, expand=True)
         else:
@@ -796,8 +943,10 @@ class SctpInspectApp(App):
             return
         header, rows = flow_lines(self.store, a, width=self.flow_width(a))
         self._flow_rows = rows
-        hdr.update("\n".join(header))
+        hdr.update(Text("\n".join(header)))
         ol.add_options([Option(Text(t, no_wrap=True), id=str(k)) for k, (t, _) in enumerate(rows)])
+        if rows:
+            ol.highlighted = 0          # a cursor from the start: arrows move from row 1
 
     def flow_width(self, a: int) -> int:
         """Column width of the ladder so that every address column of association
@@ -806,8 +955,14 @@ class SctpInspectApp(App):
             an = self.store.analyzer
             assoc = an.associations[a] if an is not None and a < len(an.associations) else None
             ncols = sum(len(ep.addresses) for ep in assoc.ep) if assoc is not None else 2
+            longest = max((len(x) for ep in assoc.ep for x in ep.addresses), default=0) \
+                if assoc is not None else 0
         fit = (self.size.width - 4 - 25 - 30) // max(1, ncols - 1)
-        return max(16, min((self.size.width - 60) // 2, fit))
+        width = max(16, min((self.size.width - 60) // 2, fit))
+        # the header centres each address on its column: two spaces less than an
+        # address and they run together ("192.168.170.8192.168.170.56")
+        room = (self.size.width - 4 - 25 - 12) // max(1, ncols - 1)
+        return max(width, min(longest + 4, room))
 
     @on(OptionList.OptionSelected, "#flow-list")
     def _flow_selected(self, event: OptionList.OptionSelected) -> None:
@@ -865,19 +1020,36 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ diagnostics
     def refresh_diag(self) -> None:
-        """Run the diagnostics on a thread (they read the whole file) and show the report."""
-        if getattr(self, "_diag_running", False):
+        """Run the diagnostics on a thread (one pass over the whole file, like the
+        ``diagnose`` command) and show the report; meanwhile a progress bar with
+        the frame count and an ETA."""
+        if getattr(self, "_diag_running", False) or getattr(self, "_diag_done", False):
+            return
+        if self.store.live or not self.store.path:
+            self.query_one("#diag-text", Static).update(Text(
+                "diagnostics read a file: save the capture (Ctrl+S), then run "
+                "`sctpinspect diagnose FILE` or open that file"))
             return
         self._diag_running = True
-        self.query_one("#diag-text", Static).update("running diagnostics…")
+        self._diag_progress = 0
+        self._diag_started = time.perf_counter()
+        self._diag_stop = threading.Event()
+        self._show_diag_progress()
+
+        def progress(n):
+            self._diag_progress = n
 
         def work():
-            ok, text = diagnostics_text(self.store)
+            try:
+                text = diagnostics_text(self.store, progress, self._diag_stop)
+            except Exception as e:  # noqa: BLE001 - shown in the view, never a traceback
+                text = f"diagnostics stopped: {type(e).__name__}: {e}"
 
             def show():
                 self._diag_running = False
+                self._diag_done = True
                 try:
-                    self.query_one("#diag-text", Static).update(text)
+                    self.query_one("#diag-text", Static).update(Text(text))
                 except Exception:  # noqa: BLE001 - the app is closing
                     pass
             try:
@@ -886,6 +1058,13 @@ class SctpInspectApp(App):
                 pass
         threading.Thread(target=work, name="tui-diagnostics", daemon=True).start()
 
+    def _show_diag_progress(self) -> None:
+        st = self.store
+        total = len(st) if st.indexed_done else None
+        self.query_one("#diag-text", Static).update(Text(
+            "running diagnostics… " + progress_text(self._diag_progress, total,
+                                                     self._diag_started, "frames")))
+
     # ------------------------------------------------------------------ save / help / quit
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -893,7 +1072,12 @@ class SctpInspectApp(App):
     def action_save(self) -> None:
         what = f"the {len(self.filter_pass.view)} filtered packets" if self.filter_pass \
             else f"all {len(self.store)} packets"
+        import os
         base = (self.store.path.rsplit(".", 1)[0] if self.store.path else "capture")
+        if not os.access(os.path.dirname(os.path.abspath(base)), os.W_OK):
+            # the input's directory may be read-only (a shared capture set)
+            base = os.path.join(os.getcwd() if os.access(os.getcwd(), os.W_OK) else "/tmp",
+                                os.path.basename(base))
         self.push_screen(SaveScreen(what, base + ("-filtered" if self.filter_pass else "-copy")
                                     + ".pcapng"), self._save_to)
 
@@ -933,6 +1117,21 @@ class SctpInspectApp(App):
             self.indexer.stop.set()
         if self.live is not None:
             self.live.close()
+        if getattr(self, "_diag_stop", None) is not None:
+            self._diag_stop.set()
+
+
+def progress_text(done: int, total: int | None, started: float, unit: str,
+                  width: int = 20, base: int = 0) -> str:
+    """``[#####.....] 1200 of 5000 frames (24%), 3 s left`` (no total: count and time)."""
+    el = time.perf_counter() - started
+    if not total:
+        return f"{done} {unit} ({el:.0f} s)"
+    frac = min(1.0, done / total)
+    bar = "#" * int(frac * width) + "." * (width - int(frac * width))
+    # ``base``: what was already done at ``started`` (the rate counts from there)
+    eta = f", {el * (total - done) / (done - base):.0f} s left" if done > base else ""
+    return f"[{bar}] {done} of {total} {unit} ({100 * frac:.0f}%{eta})"
 
 
 def save_pcapng(store: PacketStore, path: str, frames) -> int:

@@ -43,6 +43,7 @@ _KIND_RANK = {K_ABORT: 9, K_BAD: 8, K_SHUTDOWN: 7, K_HANDSHAKE: 6, K_DATA: 5, K_
               K_CONTROL: 3, K_HEARTBEAT: 2, K_OTHER: 0}
 
 FIRST_SCREEN_WAIT = 2.0     # s the index child pauses after the first records for the UI
+TS_MIN, TS_MAX = -2 ** 63, 2 ** 63 - 1     # what array("q") holds (ns: years 1677-2262)
 MAX_SERIES = 200_000        # TSN-graph points kept per association and series
 MAX_TRANSITION_FRAMES = 200_000
 
@@ -168,6 +169,7 @@ class PacketStore:
         self.ui_ready = threading.Event()  # set once the first screen is painted
         self.offsets = array("q")
         self.ts = array("q")
+        self.ts_big: dict = {}         # frame -> ns outside int64 (past 2262); clamped in ts
         self.linktypes = array("H")
         self.ifaces = array("H")
         self.assoc = array("i")        # association index per frame, -1 none / not yet analysed
@@ -220,7 +222,8 @@ class PacketStore:
         with self.io_lock:
             f = self._file()
             data, wirelen, comment, direction = read_record_at(f, self.offsets[i], self.fmt)
-            return Record(i + 1, self.ts[i], data, wirelen, self.linktypes[i], self.ifaces[i],
+            ts = self.ts_big.get(i, self.ts[i]) if self.ts_big else self.ts[i]
+            return Record(i + 1, ts, data, wirelen, self.linktypes[i], self.ifaces[i],
                           comment, direction, self.offsets[i])
 
     def packet(self, i: int):
@@ -318,7 +321,11 @@ class PacketStore:
     # -- filled by the passes --------------------------------------------
     def add_record(self, rec: Record) -> None:
         self.offsets.append(rec.offset)
-        self.ts.append(rec.ts_ns)
+        t = rec.ts_ns
+        if not TS_MIN <= t <= TS_MAX:
+            self.ts_big[len(self.ts)] = t
+            t = min(max(t, TS_MIN), TS_MAX)
+        self.ts.append(t)
         self.linktypes.append(rec.linktype & 0xFFFF)
         self.ifaces.append((rec.interface or 0) & 0xFFFF)
         self.assoc.append(-1)
@@ -474,9 +481,12 @@ class Indexer:
                     go.set()
                 msg = recv.recv()
                 if msg[0] == "chunk":
-                    _, offs, ts, lts, ifs, n = msg
+                    _, offs, ts, lts, ifs, n, big = msg
                     first = not len(st)
                     with st.lock:
+                        base = len(st.ts)
+                        for k, t in big:
+                            st.ts_big[base + k] = t
                         st.offsets.frombytes(offs)
                         st.ts.frombytes(ts)
                         st.linktypes.frombytes(lts)
@@ -521,7 +531,14 @@ class Indexer:
                     for _ in range(min(50, total - i)):
                         rec = next(it)
                         pkt = dec.decode(rec)
-                        an.feed(pkt)
+                        try:
+                            an.feed(pkt)
+                        except Exception as e:  # noqa: BLE001 - one frame, not the whole pass
+                            # (an analysis bug, e.g. a timestamp past 2262 in analysis/tsn.py):
+                            # said once in the status line; the other frames go on
+                            if not st.error:
+                                st.error = (f"frame {rec.number}: analysis failed "
+                                            f"({type(e).__name__}: {e})")
                         st.note_analysis(i, pkt)
                         i += 1
                     st.analysed = i
@@ -545,16 +562,23 @@ def _index_child(path: str, conn, first_batch: int, go=None) -> None:
     offs, ts, lts, ifs = array("q"), array("q"), array("H"), array("H")
     batch = first_batch
 
+    big = []        # (index in this chunk, ns) of timestamps outside int64 (clamped in ts)
+
     def flush():
-        conn.send(("chunk", offs.tobytes(), ts.tobytes(), lts.tobytes(), ifs.tobytes(), len(offs)))
-        del offs[:], ts[:], lts[:], ifs[:]
+        conn.send(("chunk", offs.tobytes(), ts.tobytes(), lts.tobytes(), ifs.tobytes(), len(offs),
+                   list(big)))
+        del offs[:], ts[:], lts[:], ifs[:], big[:]
         if go is not None and not go.is_set():
             go.wait(FIRST_SCREEN_WAIT + 0.5)
 
     try:
         for rec in open_capture(path):
             offs.append(rec.offset)
-            ts.append(rec.ts_ns)
+            t = rec.ts_ns
+            if not TS_MIN <= t <= TS_MAX:      # past 2262 (2**63 ns): array("q") overflows
+                big.append((len(ts), t))
+                t = min(max(t, TS_MIN), TS_MAX)
+            ts.append(t)
             lts.append(rec.linktype & 0xFFFF)
             ifs.append((rec.interface or 0) & 0xFFFF)
             if len(offs) >= batch:
@@ -568,8 +592,13 @@ def _index_child(path: str, conn, first_batch: int, go=None) -> None:
         conn.send(("error", str(e)))
     except (OSError, ValueError) as e:
         conn.send(("error", str(e)))
-    except BrokenPipeError:
-        return
+    except Exception as e:  # noqa: BLE001 - the UI must hear why indexing stopped
+        try:
+            if offs:
+                flush()
+            conn.send(("error", f"indexing stopped: {type(e).__name__}: {e}"))
+        except OSError:
+            return
     try:
         conn.send(("done",))
         conn.close()

@@ -45,12 +45,24 @@ ASSOC_COLUMNS = [("assoc_index", "#"), ("endpoint1", "endpoint 1"), ("endpoint2"
                  ("end", "end"), ("findings", "findings")]
 
 
+def endpoint_text(ep) -> str:
+    """``10.0.0.1,10.0.0.2:5000``; IPv6 addresses in brackets (``[2001:db8::1]:5000``)."""
+    addrs = ",".join(f"[{x}]" if ":" in x else x for x in ep.addresses) or "?"
+    return f"{addrs}:{ep.port}"
+
+
+def ppids_text(ppids: dict) -> str:
+    """``0 ×6, 46 ×2`` (PPID and message count; ``0x6`` read as hex)."""
+    return ", ".join(f"{p} ×{n}" for p, n in ppids.items()) or "-"
+
+
 def assoc_rows(analyzer) -> list[dict]:
     rows = []
     if analyzer is None:
         return rows
     for a in list(analyzer.associations):
         r = assoc_row(a)
+        r["endpoint1"], r["endpoint2"] = endpoint_text(a.ep[0]), endpoint_text(a.ep[1])
         r["findings"] = "; ".join(findings(a)) or "-"
         rows.append(r)
     return rows
@@ -128,33 +140,45 @@ def flow_lines(store, index: int, limit: int = 3000, width: int = 30):
     return header, rows
 
 
-def diagnostics_text(store) -> tuple[bool, str]:
-    """(available, text) from sctpinspect.diagnostics if that package is importable."""
-    try:
-        import importlib
-        diag = importlib.import_module("sctpinspect.diagnostics")
-    except ImportError:
-        return False, "diagnostics not available (sctpinspect.diagnostics is not installed)"
-    fn = None
-    for name in ("diagnose_file", "diagnose", "run_diagnostics", "analyze"):
-        fn = getattr(diag, name, None)
-        if callable(fn):
-            break
-    if fn is None:
-        return False, "diagnostics not available (no diagnose function in sctpinspect.diagnostics)"
-    try:
-        res = fn(store.path)
-    except Exception as e:  # noqa: BLE001 - shown in the view
-        return True, f"diagnostics failed: {e}"
-    for attr in ("text", "report", "to_text", "render"):
-        v = getattr(res, attr, None)
-        if callable(v):
-            try:
-                return True, str(v())
-            except TypeError:
-                continue
-        if isinstance(v, str):
-            return True, v
-    if isinstance(res, (list, tuple)):
-        return True, "\n".join(str(x) for x in res) or "no findings"
-    return True, str(res)
+def diagnostics_text(store, progress=None, stop=None) -> str:
+    """The ``diagnose`` report of the store's file, as the command prints it.
+
+    One streaming pass (decode, analyse, diagnose) like ``sctpinspect
+    diagnose``; ``progress(frames_done)`` is called as it goes, ``stop`` (an
+    Event) ends it early.  A damaged or cut capture gives the findings of the
+    frames before the damage, then the one-line error (the command's stdout
+    then stderr), never "diagnostics failed".
+    """
+    from ..analysis.api import decode_file
+    from ..analysis.core import AnalysisOptions, Analyzer
+    from ..diagnostics import diagnose_packets
+    from ..diagnostics.engine import Diagnoser
+    from ..errors import CaptureFileError
+    err = []
+
+    def packets():
+        n = 0
+        try:
+            for pkt in decode_file(store.path):
+                n += 1
+                if progress is not None and n % 500 == 0:
+                    progress(n)
+                if stop is not None and stop.is_set():
+                    return
+                yield pkt
+        except CaptureFileError as e:
+            err.append(str(e))
+        except OSError as e:
+            err.append(f"{store.path}: {e.strerror or e}")
+        if progress is not None:
+            progress(n)
+
+    diagnoser = Diagnoser(Analyzer(AnalysisOptions(annotate=False, keep_messages=False)),
+                          annotate=False)
+    result = diagnose_packets(packets(), None, "info", diagnoser)
+    if err and not result.frames:
+        return err[0]                   # not a capture: the error alone, as the command
+    text = result.text()
+    if err:
+        text += "\n\n" + err[0]
+    return text

@@ -43,9 +43,22 @@ def _fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
+# On a narrow terminal (80 columns) the full widths leave no room for Info:
+# the columns shrink (addresses cut with an ellipsis) so Info keeps >= 14.
+NARROW_WIDTHS = (5, 9, 15, 15, 2, 14)
+_FULL = sum(w for _, w in COLUMNS[:-1]) + len(COLUMNS) - 1
+
+
+def column_widths(width: int) -> list[int]:
+    """The packet list's column widths for a row ``width`` cells wide."""
+    if width >= _FULL + 20:
+        return [w for _, w in COLUMNS]
+    return list(NARROW_WIDTHS) + [0]
+
+
 def format_row(cells, width: int) -> str:
     parts = []
-    for (_, w), c in zip(COLUMNS, cells):
+    for w, c in zip(column_widths(width), cells):
         parts.append(_fit(str(c), w))
     return " ".join(parts)[:max(width, 0)].ljust(max(width, 0))
 
@@ -66,8 +79,10 @@ class PacketList(ScrollView, can_focus=True):
         Binding("end,G", "end", "Last/follow", show=False),
     ]
 
+    # no horizontal scrolling (rows are cut to the width): a horizontal
+    # scrollbar would cover the last visible row, where the cursor goes
     DEFAULT_CSS = """
-    PacketList { height: 1fr; }
+    PacketList { height: 1fr; overflow-x: hidden; }
     """
 
     cursor = reactive(0)
@@ -105,10 +120,10 @@ class PacketList(ScrollView, can_focus=True):
         n = self.count()
         if n != self._count:
             self._count = n
-            self.virtual_size = Size(self.size.width, n)
+            self.virtual_size = Size(self.rows_width(), n)
             if self.follow and n:
                 self.cursor = n - 1
-                self.scroll_to(y=max(0, n - self.size.height), animate=False)
+                self.scroll_to(y=max(0, n - self.rows_height()), animate=False)
             if self.cursor >= n and n:
                 self.cursor = n - 1
             self.refresh()
@@ -124,11 +139,18 @@ class PacketList(ScrollView, can_focus=True):
         self.refresh_count()
         self.refresh()
 
+    def rows_height(self) -> int:
+        """Rows the user sees: the content height without any scrollbar."""
+        return max(1, self.scrollable_content_region.height)
+
+    def rows_width(self) -> int:
+        return max(1, self.scrollable_content_region.width)
+
     # -- rendering ---------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         scroll_y = int(self.scroll_offset.y)
         row = scroll_y + y
-        width = self.size.width
+        width = self.rows_width()
         if row >= self.count():
             return Strip([Segment(" " * width)])
         i = self.frame_at(row)
@@ -155,7 +177,7 @@ class PacketList(ScrollView, can_focus=True):
             self.post_message(self.Selected(fi))
 
     def _scroll_cursor_visible(self) -> None:
-        h = max(1, self.size.height)
+        h = self.rows_height()
         top = int(self.scroll_offset.y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -178,7 +200,7 @@ class PacketList(ScrollView, can_focus=True):
     def action_page(self, direction: int) -> None:
         if direction < 0:
             self.follow = False
-        self.move_to(self.cursor + direction * max(1, self.size.height - 1))
+        self.move_to(self.cursor + direction * max(1, self.rows_height() - 1))
 
     def action_home(self) -> None:
         self.follow = False
@@ -198,16 +220,28 @@ class PacketList(ScrollView, can_focus=True):
         self.follow = False
 
     def on_resize(self, event) -> None:
-        self.virtual_size = Size(self.size.width, self.count())
+        self.virtual_size = Size(self.rows_width(), self.count())
+        self.call_after_refresh(self._scroll_cursor_visible)
 
 
 class ColumnHeader(Static):
+    rows_width = 0      # the width it was last drawn for
+
     DEFAULT_CSS = """
     ColumnHeader { height: 1; background: $boost; text-style: bold; }
     """
 
     def render(self):
-        return format_row([c for c, _ in COLUMNS], self.size.width or 200)
+        names = [c for c, _ in COLUMNS]
+        width = self.size.width or 200
+        try:        # the list's rows are narrower by its scrollbar: same widths as them
+            width = min(width, self.parent.query_one(PacketList).rows_width())
+        except Exception:  # noqa: BLE001 - not beside a list (tests)
+            pass
+        self.rows_width = width
+        if column_widths(width)[4] < len("Assoc"):
+            names[4] = "As"
+        return format_row(names, width)
 
 
 class HexPane(Static):
