@@ -454,8 +454,13 @@ class SctpInspectApp(App):
 
     # ------------------------------------------------------------------ periodic refresh
     def _tick(self) -> None:
+        from textual.app import ScreenStackError
         from textual.css.query import NoMatches
-        if isinstance(self.screen, ModalScreen):
+        try:
+            screen = self.screen
+        except ScreenStackError:        # the timer fired while the app shuts down
+            return
+        if isinstance(screen, ModalScreen):
             return
         try:
             self._refresh_main()
