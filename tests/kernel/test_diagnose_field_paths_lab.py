@@ -321,7 +321,7 @@ def test_user_abort_reason_is_printed(topology, tmp_path):
     rules = _rules(r)
     [ab] = _frames(pcap, "sctp.chunk_type == 6")
     [(code,)] = tshark_rows(pcap, ["sctp.cause_code"], "sctp.chunk_type == 6")
-    assert int(code) == 12
+    assert int(code, 0) == 12
     [a] = rules["abort"]
     assert ab in a.frames and reason in a.message
     v = r.verdicts()[a.association]
