@@ -111,14 +111,23 @@ def _child(conn, records_factory, options, decode_options, k, n) -> None:
             a.release()
         payload = ("ok", an.associations, an.messages, dict(an.evicted), an.sctp_packets,
                    frames, error is not None)
-        conn.send_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        _send(conn, payload)
     except BaseException as e:          # the parent falls back to one process
-        try:
-            conn.send_bytes(pickle.dumps(("error", f"{type(e).__name__}: {e}")))
-        except Exception:
-            pass
+        _failed(conn, e)
     finally:
         conn.close()
+
+
+def _send(conn, obj) -> None:
+    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _failed(conn, e: BaseException) -> None:
+    """Tell the parent a shard failed (it then analyses in one process)."""
+    try:
+        conn.send_bytes(pickle.dumps(("error", f"{type(e).__name__}: {e}")))
+    except Exception:
+        pass
 
 
 def _capped(options, evicted: dict, associations: int, messages: int) -> bool:
@@ -314,18 +323,13 @@ def _diag_child(conn, records_factory, decode_options, make_diagnoser, predicate
     try:
         d, frames, error, matched = _diag_shard(records_factory(), decode_options,
                                                 make_diagnoser, predicate, k, n)
-        conn.send_bytes(pickle.dumps(("ok", _diag_facts(d, frames, error)),
-                                     protocol=pickle.HIGHEST_PROTOCOL))
+        _send(conn, ("ok", _diag_facts(d, frames, error)))
         go = pickle.loads(conn.recv_bytes())
         if go[0] != "go":
             return
-        conn.send_bytes(pickle.dumps(("ok", _diag_finish(d, go[1]), matched),
-                                     protocol=pickle.HIGHEST_PROTOCOL))
+        _send(conn, ("ok", _diag_finish(d, go[1]), matched))
     except BaseException as e:          # the parent falls back to one process
-        try:
-            conn.send_bytes(pickle.dumps(("error", f"{type(e).__name__}: {e}")))
-        except Exception:
-            pass
+        _failed(conn, e)
     finally:
         conn.close()
 
@@ -398,7 +402,7 @@ def diagnose_sharded(records_factory, decode_options, n: int, make_diagnoser, pr
         if ck is None:
             return None
         for _p, r in children:
-            r.send_bytes(pickle.dumps(("go", ck), protocol=pickle.HIGHEST_PROTOCOL))
+            _send(r, ("go", ck))
         parts = [_diag_finish(d0, ck)]
         matched = matched0
         for _p, r in children:
