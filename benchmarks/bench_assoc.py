@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 
@@ -20,17 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from gen_capture import default_path, generate  # noqa: E402
-
-
-def run(argv):
-    t0 = time.perf_counter()
-    with open(os.devnull, "w") as null:
-        p = subprocess.Popen(argv, stdout=null)
-        _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{' '.join(argv)} failed with status {status}")
-    return dt, ru.ru_maxrss / 1024
+from bench_commands import run  # noqa: E402  the one wait4/wall/RSS runner
 
 
 def main() -> int:
@@ -46,7 +35,7 @@ def main() -> int:
                        ("assoc", py + ["assoc", path]),
                        ("read -e sctp.assoc_index", py + ["read", "--no-progress", "-T", "fields",
                                                           "-e", "sctp.assoc_index", path])):
-        dt, rss = run(argv)
+        dt, rss = run(argv, ok=(0,))
         print(f"{name:28s} {dt:8.2f} s  {a.n / dt:10.0f} pkt/s  peak RSS {rss:7.1f} MiB")
     from sctpinspect.analysis import Analyzer, decode_file
     pkts = list(decode_file(path))

@@ -53,13 +53,18 @@ COMPARE = {"read": "tshark -r", "read --workers 0": "tshark -r",
 CPU: dict = {}       # command -> CPU seconds (user + system, with its children) of its best round
 
 
-def run(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one process, its output discarded
-    (its CPU seconds, children included, in ``run.cpu``)."""
+def run(argv: list[str], out: str | None = None, ok: tuple[int, ...] = (0, 3, 4)) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one process (its CPU seconds,
+    children included, in ``run.cpu``).  The one runner of the benchmarks
+    (bench_assoc, bench_diagnose and bench_multifile use it too): stdout goes
+    to the file ``out`` (discarded when None), stderr is discarded; an exit
+    code not in ``ok`` (diagnose exits 3 on warnings, 4 on errors) stops the
+    benchmark."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    before = os.times()
-    _, status, ru = os.wait4(p.pid, 0)
+    with open(out or os.devnull, "w") as f:
+        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.DEVNULL, cwd=REPO)
+        before = os.times()
+        _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     after = os.times()
     # the process's own CPU from wait4, plus the worker processes it reaped
@@ -67,7 +72,7 @@ def run(argv: list[str]) -> tuple[float, float]:
                                                - (before.children_user + before.children_system)
                                                - (ru.ru_utime + ru.ru_stime))
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 3, 4):       # diagnose exits 3 on warnings, 4 on errors
+    if code not in ok:
         raise SystemExit(f"{' '.join(argv[:4])}...: exit {code}")
     return wall, ru.ru_maxrss / 1024
 

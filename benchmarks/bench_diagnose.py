@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 
@@ -19,18 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from gen_capture import default_path, generate  # noqa: E402
-
-
-def run(argv):
-    t0 = time.perf_counter()
-    with open(os.devnull, "w") as null:
-        p = subprocess.Popen(argv, stdout=null)
-        _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 3, 4):          # diagnose exits 3/4 when it finds something
-        raise SystemExit(f"{' '.join(argv)} failed with status {code}")
-    return dt, ru.ru_maxrss / 1024
+from bench_commands import run  # noqa: E402  the one wait4/wall/RSS runner
 
 
 def main() -> int:

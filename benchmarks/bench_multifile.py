@@ -26,23 +26,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from gen_capture import default_path, generate  # noqa: E402
-
-
-def run(argv, out=os.devnull):
-    t0 = time.perf_counter()
-    with open(out, "w") as f:
-        p = subprocess.Popen(argv, stdout=f)
-        _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{' '.join(argv)} failed with status {status}")
-    return dt, ru.ru_maxrss / 1024
+from bench_commands import run  # noqa: E402  the one wait4/wall/RSS runner
 
 
 def main() -> int:
@@ -62,18 +51,18 @@ def main() -> int:
         files = sorted(os.path.join(tmp, f) for f in os.listdir(tmp))
         merged = os.path.join(tmp, "merged.pcapng")
         rows = []
-        dt, rss = run(["mergecap", "-w", merged] + files)
+        dt, rss = run(["mergecap", "-w", merged] + files, ok=(0,))
         rows.append(("mergecap -w", dt, rss))
-        dt, rss = run(py + ["assoc", "--workers", "1", merged], os.path.join(tmp, "one.txt"))
+        dt, rss = run(py + ["assoc", "--workers", "1", merged], os.path.join(tmp, "one.txt"), ok=(0,))
         rows.append(("assoc merged file, 1 process", dt, rss))
         rows.append(("  mergecap + assoc", rows[0][1] + dt, max(rss, rows[0][2])))
-        dt, rss = run(py + ["assoc", "--workers", "1"] + files, os.path.join(tmp, "set.txt"))
+        dt, rss = run(py + ["assoc", "--workers", "1"] + files, os.path.join(tmp, "set.txt"), ok=(0,))
         rows.append((f"assoc {len(files)} files, 1 process", dt, rss))
-        dt, rss = run(py + ["assoc", "--workers", "2"] + files, os.path.join(tmp, "w2.txt"))
+        dt, rss = run(py + ["assoc", "--workers", "2"] + files, os.path.join(tmp, "w2.txt"), ok=(0,))
         rows.append((f"assoc {len(files)} files --workers 2", dt, rss))
-        dt, rss = run(py + ["assoc", "--dask"] + files, os.path.join(tmp, "dask.txt"))
+        dt, rss = run(py + ["assoc", "--dask"] + files, os.path.join(tmp, "dask.txt"), ok=(0,))
         rows.append((f"assoc --dask {len(files)} files", dt, rss))
-        dt, rss = run(py + ["export", "-q", "--to", os.path.join(tmp, "x")] + files)
+        dt, rss = run(py + ["export", "-q", "--to", os.path.join(tmp, "x")] + files, ok=(0,))
         rows.append((f"export {len(files)} files", dt, rss))
         same = [open(os.path.join(tmp, f)).read()
                 for f in ("one.txt", "set.txt", "w2.txt", "dask.txt")]

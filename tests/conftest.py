@@ -6,6 +6,7 @@ The public captures live beside the checkout in ``../shared/captures/public``
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -38,6 +39,28 @@ def tshark() -> str:
     if path is None:
         pytest.fail("tshark is required (apt-get install tshark): it is the test oracle")
     return path
+
+
+# --- speed: two processes in CI --------------------------------------------
+# With CI set (and pytest-xdist installed, it is in the test extra) the suite
+# runs in SCTPINSPECT_TEST_WORKERS xdist workers (default: 2, at most the
+# cores) with --dist loadgroup: the kernel lab's proxies form one group, so
+# one worker boots the VMs and waits for them while the other runs host tests
+# (docs/testing.md).  An explicit -n / -p no:xdist on the command line wins;
+# without CI (a developer's run) the suite stays in one process.
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    if (os.environ.get("CI", "").lower() not in ("1", "true", "yes")
+            or hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist")
+            or config.getoption("numprocesses", None) is not None
+            or config.getoption("collectonly") or config.getoption("usepdb")):
+        return
+    workers = int(os.environ.get("SCTPINSPECT_TEST_WORKERS", min(2, os.cpu_count() or 1)))
+    if workers > 1:
+        config.option.numprocesses = workers
+        if config.option.dist == "no":
+            config.option.dist = "loadgroup"
+            os.environ["SCTPINSPECT_XDIST_DIST"] = "loadgroup"   # for the workers' lab plugin
 
 
 # --- kernel lab ------------------------------------------------------------

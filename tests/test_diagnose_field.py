@@ -406,34 +406,35 @@ def test_static_cookie_compares_the_bytes(tmp_path):
     assert "state cookies" in cap.message
 
 
-
-def test_forward_tsn_partial(tmp_path):
-    r, _ = run_scenario(tmp_path, forward_tsn_partial)
-    rules = by_rule(r)
-    [f] = rules["forward-tsn-partial"]
-    assert f.frames == [9] and "TSN 2 is a fragment without the E bit" in f.message
-    assert parent_of(r, rules["abort"][0]) is f
-    assert parent_of(r, rules["cause-protocol-violation"][0]) is rules["abort"][0]
-    # a FORWARD TSN abandoning the whole message is fine
+def _whole_message_forward_tsn():
+    """A FORWARD TSN abandoning the whole message: fine."""
     pr = mk.param(0xC000)
     c = mk.Conv().handshake(init_params=pr, ack_params=pr)
     c.a(mk.data(1, flags=2)).a(mk.data(2, flags=1)).a(mk.data(3, ssn=1))
     c.b(mk.sack(0, gaps=[(3, 3)]))
     c.a(mk.chunk(192, 0, struct.pack("!IHH", 2, 0, 0)), dt=1.0).b(mk.sack(3))
-    path = mk.write(str(tmp_path / "whole.pcap"), c.out)
-    assert "forward-tsn-partial" not in diagnose_file(str(path)).rules()
+    return c.out
 
 
-def test_one_sided_checksum(tmp_path):
-    r, _ = run_scenario(tmp_path, one_sided_checksum)
-    rules = by_rule(r)
-    [f] = rules["one-sided-checksum"]
-    assert f.frames == [1] and "INIT sent 3 times" in f.message
-    assert parent_of(r, rules["checksum-bad"][0]) is f
-    assert parent_of(r, rules["init-unanswered"][0]) is f
+@pytest.mark.parametrize("scenario, rule, frames, text, parents, fine", [
+    (forward_tsn_partial, "forward-tsn-partial", [9], "TSN 2 is a fragment without the E bit",
+     {"abort": "forward-tsn-partial", "cause-protocol-violation": "abort"},
+     _whole_message_forward_tsn),
     # bad checksums that the peer answers anyway are offload on the capturing host
-    r2 = diagnose_file(str(mk.write(str(tmp_path / "off.pcap"), mk.checksum_bad_offload())))
-    assert "one-sided-checksum" not in r2.rules()
+    (one_sided_checksum, "one-sided-checksum", [1], "INIT sent 3 times",
+     {"checksum-bad": "one-sided-checksum", "init-unanswered": "one-sided-checksum"},
+     mk.checksum_bad_offload),
+], ids=["forward-tsn-partial", "one-sided-checksum"])
+def test_finding_groups_its_causes(tmp_path, scenario, rule, frames, text, parents, fine):
+    r, _ = run_scenario(tmp_path, scenario)
+    rules = by_rule(r)
+    [f] = rules[rule]
+    assert f.frames == frames and text in f.message
+    for child, parent in parents.items():
+        assert parent_of(r, rules[child][0]) is rules[parent][0]
+    # the look-alike that is fine
+    r2 = diagnose_file(str(mk.write(str(tmp_path / "fine.pcap"), fine())))
+    assert rule not in r2.rules()
 
 
 def test_user_abort_reason_and_protocol_violation_text_are_printed(tmp_path):

@@ -252,7 +252,7 @@ def test_pcapng_epb_caplen_past_block(tmp_path):
 
 @pytest.mark.parametrize("content,needle", [
     (b"", "empty file"),
-    (gzip.compress(SCTP_CAP.read_bytes()), "gzip-compressed: gunzip it first"),
+    (gzip.compress(SCTP_CAP.read_bytes(), mtime=0), "gzip-compressed: gunzip it first"),
     (b"GET / HTTP/1.1\r\nHost: x\r\n", "looks like text"),
     (b"\xd4\xc3", "not a pcap or pcapng file"),
     (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08", "not a pcap or pcapng file"),

@@ -158,38 +158,30 @@ def test_flow_arrows_and_enter_work_after_key_4():
     run_app(SCTP_TEST, body)
 
 
-def test_escape_leaves_every_text_field():
+@pytest.mark.parametrize("tab, open_, focused, cleared", [
+    ("7", "#send-peer", "send-role", "#send-peer"),        # a text field of the Send tab
+    ("6", "question_mark", "diag-scroll", "#filter"),      # help over Diagnostics: the filter bar stays
+], ids=["escape-leaves-send-field", "closing-help-from-diagnostics"])
+def test_escape_leaves_text_fields_and_help(tab, open_, focused, cleared):
     async def body(app, pilot):
         await pilot.press("slash")
         assert app.focused.id == "filter"
         await pilot.press("escape")
         assert app.focused.id == "list"
-        await pilot.press("7")
+        await pilot.press(tab)
         await pilot.pause(0.3)
-        app.query_one("#send-peer").focus()
-        await pilot.pause(0.1)
-        await pilot.press("escape")
-        assert app.focused.id == "send-role"
-        await pilot.press("1")
-        await pilot.pause(0.2)
-        assert app.query_one("#tabs").active == "packets"
-        assert app.query_one("#send-peer").value == ""
-    run_app(SCTP_TEST, body)
-
-
-def test_closing_help_from_diagnostics_does_not_focus_the_filter_bar():
-    async def body(app, pilot):
-        await pilot.press("6")
-        await pilot.pause(0.3)
-        await pilot.press("question_mark")
+        if open_.startswith("#"):
+            app.query_one(open_).focus()
+        else:
+            await pilot.press(open_)
         await pilot.pause(0.3)
         await pilot.press("escape")
         await pilot.pause(0.3)
-        assert app.focused.id == "diag-scroll"
+        assert app.focused.id == focused
         await pilot.press("1")
         await pilot.pause(0.3)
-        assert app.query_one("#filter").value == ""
         assert app.query_one("#tabs").active == "packets"
+        assert app.query_one(cleared).value == ""
     run_app(SCTP_TEST, body)
 
 

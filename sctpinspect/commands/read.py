@@ -271,6 +271,15 @@ def _live_input(path: str) -> bool:
     return not stat.S_ISREG(st.st_mode)
 
 
+def _write_lines(buf, out, every) -> None:
+    """Write the buffered lines; ``every == 1`` (a live input) flushes each line."""
+    text = "\n".join(buf) + "\n"
+    buf.clear()          # before writing: a Ctrl-C in the write must not print it twice
+    out.write(text)
+    if every == 1:
+        out.flush()
+
+
 def _run_fields(pipe, printer, buf, out, limit, counter, every=2048) -> None:
     append = buf.append
     line = printer.line
@@ -286,11 +295,7 @@ def _run_fields(pipe, printer, buf, out, limit, counter, every=2048) -> None:
         n += 1
         counter[0] = n
         if len(buf) >= every:
-            text = "\n".join(buf) + "\n"
-            buf.clear()          # before writing: a Ctrl-C in the write must not print it twice
-            out.write(text)
-            if every == 1:
-                out.flush()
+            _write_lines(buf, out, every)
         if limit is not None and n >= limit:
             break
 
@@ -332,11 +337,7 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
             n += 1
             counter[0] = n
             if len(buf) >= every:
-                text = "\n".join(buf) + "\n"
-                buf.clear()      # before writing: a Ctrl-C in the write must not print it twice
-                out.write(text)
-                if every == 1:
-                    out.flush()
+                _write_lines(buf, out, every)
             if limit is not None and n >= limit:
                 break
         t.prev = pkt.record.ts_ns

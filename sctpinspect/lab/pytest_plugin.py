@@ -77,7 +77,7 @@ def pytest_runtest_protocol(item, nextitem):
         signal.signal(signal.SIGALRM, old)
 
 
-def pytest_runtest_logreport(report):
+def _inner_logreport(report):
     path = os.environ.get(REPORT_ENV)
     if not path or not _inner():
         return
@@ -104,6 +104,7 @@ class KernelProxy(pytest.Item):
     def __init__(self, *, original: pytest.Item, **kw):
         super().__init__(**kw)
         self.original = original
+        self.lab_nodeid = original.nodeid     # the test's id inside the VM
         self.own_markers = list(original.own_markers)
         self.keywords.update(original.keywords)
 
@@ -112,10 +113,13 @@ class KernelProxy(pytest.Item):
 
     def runtest(self):
         lab = self.session.config.stash[_LAB_KEY]
+        first = lab._results is None
         results = lab.results(self.session)
-        phases = results.get(self.nodeid)
+        if first:       # the lab's timings travel to an xdist controller with the report
+            self.user_properties.append((_SUMMARY_PROP, lab.summary_lines()))
+        phases = results.get(self.lab_nodeid)
         if phases is None:
-            raise KernelLabFailure(lab.missing_reason(self.nodeid))
+            raise KernelLabFailure(lab.missing_reason(self.lab_nodeid))
         for when in ("setup", "call", "teardown"):
             r = phases.get(when)
             if r is None:
@@ -244,13 +248,15 @@ class _Lab:
         if self._results is not None:
             return self._results
         self._results = {}
-        nodeids = [i.nodeid for i in session.items if isinstance(i, KernelProxy)]
+        nodeids = [i.lab_nodeid for i in session.items if isinstance(i, KernelProxy)]
         repo = str(session.config.rootpath)
         self.rundir = tempfile.mkdtemp(prefix="sctpinspect-lab-")
         vms = max(1, int(os.environ.get("SCTPINSPECT_LAB_VMS", "2")))
         groups = _shards(nodeids, vms)
         self.shards = [_Shard(self.rundir, i, g) for i, g in enumerate(groups)]
-        timeout = float(os.environ.get("SCTPINSPECT_LAB_TIMEOUT", vm.DEFAULT_VM_TIMEOUT))
+        # beside pytest-xdist workers the guests share the CPU with the host tests
+        default = vm.DEFAULT_VM_TIMEOUT * (1.5 if hasattr(session.config, "workerinput") else 1)
+        timeout = float(os.environ.get("SCTPINSPECT_LAB_TIMEOUT", default))
         cpus = 1 if len(self.shards) > 1 else None
         start = time.monotonic()
         threads = [threading.Thread(target=s.run, args=(repo, timeout, cpus), daemon=True)
@@ -265,8 +271,25 @@ class _Lab:
         self._error = "; ".join(s.error.splitlines()[0] for s in self.shards if s.error) or None
         return self._results
 
+    def summary_lines(self) -> list[str]:
+        if not self.shards:
+            return []
+        n = len(self.shards)
+        boot = f", guests booted in {self.boot_seconds:.1f} s" if self.boot_seconds else ""
+        lines = [f"kernel lab: {n} VM{'s' if n > 1 else ''} side by side, {self.seconds or 0:.1f} s"
+                 f"{boot}, console log {self.log}"]
+        lines += [f"  {s.dir}: {len(s.nodeids)} tests, {s.seconds or 0:.1f} s" for s in self.shards]
+        return lines
+
+    def passed(self) -> bool:
+        return not self._error and all(r.get("outcome") != "failed"
+                                       for ph in (self._results or {}).values() for r in ph.values())
+
 
 _LAB_KEY = pytest.StashKey[_Lab]()
+_SUMMARY_PROP = "kernel_lab_summary"
+XDIST_DIST_ENV = "SCTPINSPECT_XDIST_DIST"
+XDIST_GROUP = "kernel-lab"     # with pytest-xdist: every proxy on one worker (--dist loadgroup)
 
 
 def _guest_boot_seconds(log) -> float | None:
@@ -307,25 +330,50 @@ def pytest_collection_modifyitems(session, config, items):
         for i in kernel_items:
             i.add_marker(pytest.mark.skip(reason="no kernel SCTP and SCTPINSPECT_LAB=skip"))
         return
+    # Under pytest-xdist (a worker has ``workerinput``) the proxies carry the
+    # group suffix ``@kernel-lab`` that --dist loadgroup sends to ONE worker:
+    # that worker boots the VMs once and waits for them while the other
+    # workers run the host tests.  Any other distribution would boot VMs on
+    # every worker: refused.
+    xdist = hasattr(config, "workerinput")
+    # a worker parses the command line only: tests/conftest.py's CI default
+    # (-n 2 --dist loadgroup) reaches it through XDIST_DIST_ENV
+    dist = config.getoption("dist", "no")
+    if xdist and dist == "no":
+        dist = os.environ.get(XDIST_DIST_ENV, "no")
+    if xdist and dist != "loadgroup":
+        raise pytest.UsageError("kernel tests under pytest-xdist need --dist loadgroup "
+                                "(one worker runs the lab VMs)")
     config.stash[_LAB_KEY] = _Lab()
     for n, item in enumerate(items):
         if item.get_closest_marker("kernel") is not None:
-            items[n] = KernelProxy.from_parent(item.parent, name=item.name, original=item)
+            proxy = KernelProxy.from_parent(item.parent, name=item.name, original=item)
+            if xdist:
+                proxy._nodeid = f"{proxy.lab_nodeid}@{XDIST_GROUP}"
+            items[n] = proxy
+
+
+def pytest_runtest_logreport(report):
+    _inner_logreport(report)
+    for name, value in getattr(report, "user_properties", ()):
+        if name == _SUMMARY_PROP and value:
+            _SUMMARIES.append(value)
+
+
+_SUMMARIES: list = []      # lab summaries seen in reports (from xdist workers, or this process)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The run directory goes when everything passed (this runs on the xdist
+    worker that ran the lab too, where there is no terminal summary)."""
+    lab = session.config.stash.get(_LAB_KEY, None)
+    if lab is None or lab.rundir is None:
+        return
+    if os.environ.get("SCTPINSPECT_LAB_KEEP") != "1" and lab.passed():
+        shutil.rmtree(lab.rundir, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    lab = config.stash.get(_LAB_KEY, None)
-    if lab is None or lab.log is None:
-        return
-    secs = lab.seconds
-    boot = f", guests booted in {lab.boot_seconds:.1f} s" if lab.boot_seconds else ""
-    n = len(lab.shards)
-    terminalreporter.write_line(
-        f"kernel lab: {n} VM{'s' if n > 1 else ''} side by side, {secs:.1f} s{boot}, "
-        f"console log {lab.log}" if secs is not None else f"kernel lab: console log {lab.log}")
-    for s in lab.shards:
-        terminalreporter.write_line(f"  {s.dir}: {len(s.nodeids)} tests, "
-                                    f"{s.seconds or 0:.1f} s")
-    if os.environ.get("SCTPINSPECT_LAB_KEEP") != "1" and not lab._error and all(
-            r.get("outcome") != "failed" for ph in (lab._results or {}).values() for r in ph.values()):
-        shutil.rmtree(lab.rundir, ignore_errors=True)
+    for lines in _SUMMARIES[:1]:
+        for line in lines:
+            terminalreporter.write_line(line)
