@@ -15,29 +15,21 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import (DataTable, Footer, Input, Label, OptionList, Static, TabbedContent,
-                             TabPane, Tree)
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Input, Label, Static, TabbedContent
 
 from ..errors import UserError
-from ..registry import is_hidden, tree_line
 from .store import Indexer, PacketStore
-from .views import (ASSOC_COLUMNS, assoc_rows, diagnostics_text, flow_lines, message_payload,
-                    message_rows, ppids_text, stream_rows)
-from .widgets import ColumnHeader, HexPane, PacketList, braille_plot, hex_text
+from .views import VIEWS, DeferredPane, FocusStatic, Table, View  # noqa: F401
+from .views.packets import PacketsView
+from .widgets import ColumnHeader, PacketList
 
-STREAM_COLUMNS = ("from ep", "streams out", "sid", "msgs", "bytes", "ordered", "unordered",
-                  "PPID ×msgs", "next SSN/MID", "missing", "late", "frames")
-MESSAGE_COLUMNS = ("from ep", "sid", "SSN/MID", "ppid", "U", "length", "frames", "TSNs",
-                   "complete in")
-
-HELP_TEXT = """\
+HELP_GENERAL = """\
 [b]sctpinspect — keys[/b]
 
 [b]Everywhere[/b]
-  1..7        Packets, Associations, Streams, Flow, TSN graph, Diagnostics, Send
+  1..{last}        {titles}
   /           edit the display filter (Enter applies, Up/Down history)
   Esc         leave a text field (filter bar, Send form) back to the view
   Ctrl+L      clear the filter
@@ -45,38 +37,22 @@ HELP_TEXT = """\
   Ctrl+P      command palette
   ?  F1       this help
   q           quit (a live capture file is flushed and closed first)
-
-[b]Packets[/b]
-  Up/Down j/k PgUp/PgDn Home/End   move in the list (End follows a live capture)
-  Tab         go to the detail tree, the hex pane shows the selected field's bytes
-  x           hex pane: hide/show (below 120 columns: switch tree and hex pane)
-  m           on a DATA/I-DATA packet: that stream's messages in delivery order
-  n           show the Wireshark field names in the tree
-  t           add tshark's decode of the frame's payloads no native dissector knows
-              (S1AP, NGAP, SCCP/TCAP... through pyshark; needs tshark)
-  p           pause/resume the live view (the capture keeps being written)
-
-[b]Associations[/b]   Enter: show only this association's packets (sctp.assoc_index == N)
-                      and make it the association of Streams / Flow / TSN graph
-[b]Streams[/b]        Enter on a message: payload preview, hex and dissector tree
-[b]Flow[/b]           Enter on an arrow: select its packet in the list
-[b]TSN graph[/b]      braille plot per direction: TSN of each DATA chunk (white) and the
-                      peer's SACK cumulative TSN ack (cyan) over time
-[b]Send[/b]           kernel SCTP: F5 connect/listen, F6 send, F7 shut down, F8 abort, F9 stop;
-                      role "craft": F5 builds a raw probe (INIT, ABORT, DATA, any chunk), F6 sends it
-
+"""
+HELP_COLOURS = """\
 Colours: [green3]handshake[/] [white]data[/] [cyan]SACK[/] [magenta]shutdown[/] \
 [red1]abort/error[/] [grey70]heartbeat[/] [yellow]other control[/] [grey50]not SCTP[/]
 """
 
 
-# The main widget of each view (focused by its number key, by Esc from a text
-# field, and after a dialog closes) and the method that fills it when it opens.
-VIEW_FOCUS = {"packets": "#list", "assocs": "#assoc-table", "streams": "#msg-table",
-              "flow": "#flow-list", "tsn": "#tsn-plot", "diag": "#diag-scroll",
-              "send": "#send-role"}
-VIEW_REFRESH = {"assocs": "refresh_assocs", "streams": "refresh_streams", "flow": "refresh_flow",
-                "tsn": "refresh_tsn", "diag": "refresh_diag"}
+def help_text() -> str:
+    """The help screen: the keys everywhere, then each view's section (from VIEWS)."""
+    general = HELP_GENERAL.format(last=VIEWS[-1].key,
+                                  titles=", ".join(v.tab_title for v in VIEWS))
+    first, rest = VIEWS[0].help, "".join(v.help for v in VIEWS[1:])
+    return general + "\n" + first + "\n" + rest + "\n" + HELP_COLOURS
+
+
+HELP_TEXT = help_text()
 
 
 class HelpScreen(ModalScreen):
@@ -129,6 +105,31 @@ class SaveScreen(ModalScreen):
     _confirmed = None
 
 
+class GotoScreen(ModalScreen):
+    """Ctrl+G: ask for a frame number and select that packet."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Cancel")]
+
+    def __init__(self, frames: int):
+        super().__init__()
+        self.frames = frames
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Go to packet (frame number, 1-{self.frames}):"))
+            yield Input("", id="goto-number")
+            yield Label("", id="goto-error")
+
+    @on(Input.Submitted, "#goto-number")
+    def _done(self, event: Input.Submitted) -> None:
+        t = event.value.strip()
+        if not t.isdigit() or not 1 <= int(t) <= self.frames:
+            self.query_one("#goto-error", Label).update(
+                Text(f"{t!r} is not a frame number: give one from 1 to {self.frames}"))
+            return
+        self.dismiss(int(t))
+
+
 class FilterInput(Input):
     BINDINGS = [Binding("up", "history(-1)", show=False),
                 Binding("down", "history(1)", show=False),
@@ -155,63 +156,13 @@ class FilterInput(Input):
         self.app.action_leave_field()
 
 
-class DeferredPane(TabPane):
-    """A tab pane whose widgets are mounted after the first screen, or when it opens.
-
-    Mounting every view up front (about a hundred widgets, half of them the
-    send panel's form) costs more CPU than the packet list itself: the first
-    screen is painted with the Packets view only, then these panes are
-    mounted (``mount_held``), at once if their tab is opened first.
-    """
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self._held: list = []
-        self._mounting = None
-
-    def compose_add_child(self, widget) -> None:
-        self._held.append(widget)
-
-    def mount_held(self):
-        """Mount the held widgets (once); await the result to use them."""
-        if self._mounting is None:
-            held, self._held = self._held, []
-            self._mounting = self.mount_all(held)
-        return self._mounting
-
-
-class Table(DataTable):
-    """A DataTable that adds its ``columns`` ((key, label) pairs) when mounted."""
-
-    def __init__(self, columns, **kw):
-        super().__init__(**kw)
-        self._column_spec = list(columns)
-
-    def on_mount(self) -> None:
-        for key, label in self._column_spec:
-            self.add_column(label, key=key)
-
-    def add_row(self, *cells, **kw):
-        """Cells are plain text (addresses, PPIDs, names from the capture): a
-        ``str`` cell would be read as Rich markup by DataTable."""
-        return super().add_row(*[Text(c) if isinstance(c, str) else c for c in cells], **kw)
-
-
-class FocusStatic(Static, can_focus=True):
-    """A Static that takes focus (the TSN graph): the view's keys go to it, not
-    to a text field of another view."""
-
-
 class SctpCommands(Provider):
     """Command palette entries for the views and actions."""
 
-    COMMANDS = [("Packets view", "tab('packets')"), ("Associations view", "tab('assocs')"),
-                ("Streams view", "tab('streams')"), ("Flow view", "tab('flow')"),
-                ("TSN graph", "tab('tsn')"), ("Diagnostics view", "tab('diag')"),
-                ("Send panel (kernel SCTP)", "tab('send')"),
-                ("Edit display filter", "focus_filter"), ("Clear display filter", "clear_filter"),
-                ("Save as pcapng", "save"), ("Toggle field names", "toggle_names"),
-                ("Pause/resume live view", "pause"), ("Help", "help")]
+    COMMANDS = [(v.palette, f"tab('{v.view_id}')") for v in VIEWS] + [
+        ("Edit display filter", "focus_filter"), ("Clear display filter", "clear_filter"),
+        ("Save as pcapng", "save"), ("Toggle field names", "toggle_names"),
+        ("Pause/resume live view", "pause"), ("Help", "help")]
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -283,42 +234,7 @@ class SctpInspectApp(App):
 
     TITLE = "sctpinspect"
     COMMANDS = App.COMMANDS | {SctpCommands}
-    CSS = """
-    #filter-bar { height: auto; }
-    #tabs { height: 1fr; }
-    TabPane { height: 1fr; }
-    #filter { width: 1fr; }
-    #filter-error { color: $error; height: auto; padding: 0 1; display: none; }
-    #filter-error.shown { display: block; }
-    #filter-error.ok { color: $success; }
-    #status { height: 1; background: $boost; padding: 0 1; }
-    #packets-pane { height: 1fr; }
-    #lower { height: 45%; }
-    #detail { width: 1fr; border-top: solid $accent; }
-    #hex-scroll { width: 78; border-top: solid $accent; }
-    /* three stacked parts that each keep their share of the height: a long
-       message table scrolls instead of pushing the payload off the screen */
-    #streams-top { height: 30%; }
-    #msg-table { height: 1fr; }
-    #streams-bottom { height: 40%; border-top: solid $accent; }
-    #msg-tree { width: 1fr; }
-    #msg-hex-scroll { width: 78; }
-    #flow-header { height: 2; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
-    #flow-list { text-wrap: nowrap; text-overflow: ellipsis; }
-    #tsn-plot { height: 1fr; }
-    #lower.-no-hex #hex-scroll { display: none; }
-    /* narrow terminals (80x24): no border around the filter bar; the detail
-       tree takes the whole width and x switches it with the hex pane */
-    Screen.-narrow #filter { border: none; height: 1; padding: 0 1; }
-    Screen.-narrow #filter:focus { background: $boost; }
-    Screen.-narrow #hex-scroll { width: 1fr; display: none; }
-    Screen.-narrow #lower.-hex #hex-scroll { display: block; }
-    Screen.-narrow #lower.-hex #detail { display: none; }
-    Screen.-narrow #msg-hex-scroll { width: 1fr; display: none; }
-    Screen.-narrow #streams-bottom.-hex #msg-hex-scroll { display: block; }
-    Screen.-narrow #streams-bottom.-hex #msg-tree { display: none; }
-    Screen.-short #lower { height: 50%; }
-    """
+    CSS_PATH = "app.tcss"
     # below 120 columns the hex pane (78 wide) does not fit beside the tree
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
@@ -335,14 +251,11 @@ class SctpInspectApp(App):
         Binding("m", "stream_messages", "Stream msgs", show=False),
         Binding("escape", "leave_field", "Leave field", show=False),
         Binding("p", "pause", "Pause", show=False),
-        Binding("1", "tab('packets')", "Packets", show=False),
-        Binding("2", "tab('assocs')", "Assocs", show=False),
-        Binding("3", "tab('streams')", "Streams", show=False),
-        Binding("4", "tab('flow')", "Flow", show=False),
-        Binding("5", "tab('tsn')", "TSN", show=False),
-        Binding("6", "tab('diag')", "Diag", show=False),
-        Binding("7", "tab('send')", "Send", show=False),
-    ]
+        Binding("ctrl+g", "goto", "Go to packet", show=False),
+        Binding("b", "mark", "Mark", show=False),
+        Binding("right_square_bracket", "next_mark(1)", "Next mark", show=False),
+        Binding("left_square_bracket", "next_mark(-1)", "Previous mark", show=False),
+    ] + [Binding(v.key, f"tab('{v.view_id}')", v.short, show=False) for v in VIEWS]
 
     def __init__(self, path: str | None = None, *, live_source=None, live_path: str | None = None,
                  initial_filter: str | None = None, analyse: bool = True):
@@ -363,9 +276,7 @@ class SctpInspectApp(App):
         self.paused = False
         self.current_assoc: int | None = None
         self.current_packet = None
-        self._assoc_sig = None
-        self._messages: list = []
-        self._flow_rows: list = []
+        self.marks: set[int] = set()    # marked frames (0-based indexes)
         self.started = time.perf_counter()
         self.first_screen_seconds: float | None = None
         self._first_painted = False     # the first screen (list + detail) was painted
@@ -383,41 +294,12 @@ class SctpInspectApp(App):
                               "sctp.data_sid == 1   (press / to edit, Enter to apply)",
                               id="filter")
             yield Label("", id="filter-error")
-        with TabbedContent(initial="packets", id="tabs"):
-            with TabPane("1 Packets", id="packets"):
-                with Vertical(id="packets-pane"):
-                    yield ColumnHeader(id="columns")
-                    yield PacketList(self.store, id="list")
-                    with Horizontal(id="lower"):
-                        yield Tree("packet", id="detail")
-                        with VerticalScroll(id="hex-scroll"):
-                            yield HexPane(id="hex")
-            with DeferredPane("2 Associations", id="assocs"):
-                yield Table(ASSOC_COLUMNS, id="assoc-table", cursor_type="row",
-                            zebra_stripes=True)
-            with DeferredPane("3 Streams", id="streams"):
-                yield Label("", id="streams-title")
-                with Vertical(id="streams-top"):
-                    yield Table([(None, c) for c in STREAM_COLUMNS], id="stream-table",
-                                cursor_type="row")
-                yield Table([(None, c) for c in MESSAGE_COLUMNS], id="msg-table",
-                            cursor_type="row")
-                with Horizontal(id="streams-bottom"):
-                    yield Tree("message", id="msg-tree")
-                    with VerticalScroll(id="msg-hex-scroll"):
-                        yield Static("", id="msg-hex")
-            with DeferredPane("4 Flow", id="flow"):
-                yield Static("", id="flow-header")
-                yield OptionList(id="flow-list")
-            with DeferredPane("5 TSN graph", id="tsn"):
-                yield Static("", id="tsn-title")
-                yield FocusStatic("", id="tsn-plot")
-            with DeferredPane("6 Diagnostics", id="diag"):
-                with VerticalScroll(id="diag-scroll"):
-                    yield Static("", id="diag-text")
-            with DeferredPane("7 Send", id="send"):   # issue 7: kernel SCTP send panel
-                from .send_panel import SendPanel
-                yield SendPanel(id="send-panel")
+        with TabbedContent(initial=VIEWS[0].view_id, id="tabs"):
+            for cls in VIEWS:           # the table of views: one tab each, in order
+                pane = cls()
+                with pane:
+                    if not isinstance(pane, DeferredPane):
+                        yield from pane.build()     # the first screen's view
         yield Static("", id="status")
         yield Footer()
 
@@ -485,13 +367,7 @@ class SctpInspectApp(App):
             self.show_packet(cur.number - 1)
         if self._first_painted or time.perf_counter() - self.started > 3:
             self.mount_views(limit=1)
-        active = self.query_one(TabbedContent).active
-        if active == "assocs":
-            self.refresh_assocs()
-        elif active == "tsn":
-            self.refresh_tsn()
-        elif active == "diag" and getattr(self, "_diag_running", False):
-            self._show_diag_progress()
+        self.view(self.query_one(TabbedContent).active).tick()
 
     def _update_status(self) -> None:
         st = self.store
@@ -514,6 +390,8 @@ class SctpInspectApp(App):
                 t0, a0 = self._analysis_seen      # the ETA from the rate since then
                 parts.append("analysing " + progress_text(st.analysed, n, t0, "frames", 10,
                                                           base=a0))
+        if self.marks:
+            parts.append(f"marked {len(self.marks)}")
         fp = self.filter_pass
         if fp is not None:
             prog = "" if fp.done else \
@@ -525,36 +403,12 @@ class SctpInspectApp(App):
         self.query_one("#status", Static).update(Text(" | ".join(parts)))
 
     # ------------------------------------------------------------------ packets
-    @on(PacketList.Selected)
-    def _packet_selected(self, event: PacketList.Selected) -> None:
-        self.show_packet(event.frame_index)
+    def view(self, view_id: str) -> View:
+        """The pane of a view (a row of VIEWS) by its id."""
+        return self.query_one(f"#{view_id}", View)
 
     def show_packet(self, i: int) -> None:
-        try:
-            pkt = self.store.packet(i)
-        except (OSError, ValueError) as e:
-            self.notify(f"cannot re-read frame {i + 1}: {e}", severity="error")
-            return
-        self.current_packet = pkt
-        # shown before the analysis pass reached it: shown again when it has
-        self._detail_unanalysed = i >= self.store.analysed and not self.store.live
-        tree = self.query_one("#detail", Tree)
-        tree.clear()
-        tree.root.set_label(f"Frame {pkt.number}")
-        tree.root.data = None
-        for layer in pkt.layers:
-            buf = None
-            if pkt.buffers:
-                buf = pkt.buffers.get("layer:" + layer.name)
-            self._add_field(tree.root, layer, buf, expand=layer.name == "sctp")
-        if pkt.notes:
-            en = tree.root.add("Expert Info", expand=True)
-            for note in pkt.notes:
-                en.add_leaf(self._note_label(note), data=(note, None))
-        tree.root.expand()
-        self.show_hex(pkt, 0, 0)
-        if not self._first_painted:
-            self.call_after_refresh(self._first_screen_painted)
+        self.view("packets").show_packet(i)
 
     def _first_screen_painted(self) -> None:
         self._first_painted = True
@@ -577,46 +431,6 @@ class SctpInspectApp(App):
             elif limit is None:
                 waits.append(p._mounting)
         return waits
-
-    def _field_label(self, field) -> Text:
-        label = tree_line(field)
-        if self.field_names:
-            label = f"{label}  [{field.name}]"
-        return Text(label)
-
-    def _note_label(self, note) -> Text:
-        rule = f" ({note.rfc})" if note.rfc else ""
-        key = f"  [{note.key}]" if self.field_names and note.key else ""
-        return Text(f"[{note.severity.capitalize()}/{note.group}] {note.message}{rule}{key}")
-
-    def _add_field(self, parent, field, buf, expand=False) -> None:
-        text = self._field_label(field)
-        if field.children:
-            node = parent.add(text, data=(field, buf), expand=expand)
-            for c in field.children:
-                if is_hidden(c.name):       # as read -V: filter-only fields (sctp.port)
-                    continue
-                self._add_field(node, c, buf, expand=expand and c.name == "sctp.chunk")
-        else:
-            parent.add_leaf(text, data=(field, buf))
-
-    def show_hex(self, pkt, offset: int, length: int, buf: str | None = None) -> None:
-        data = pkt.record.data
-        title = f"Frame {pkt.number}: {len(data)} bytes"
-        if buf and pkt.buffers and buf in pkt.buffers:
-            data = pkt.buffers[buf]
-            title = f"{buf}: {len(data)} bytes"
-        if length:
-            title += f"  (selected: offset {offset}, {length} bytes)"
-        self.query_one("#hex", HexPane).show_bytes(data, offset, length, title)
-
-    @on(Tree.NodeHighlighted, "#detail")
-    def _field_highlighted(self, event: Tree.NodeHighlighted) -> None:
-        d = event.node.data
-        if not d or self.current_packet is None:
-            return
-        f, buf = d
-        self.show_hex(self.current_packet, f.offset, f.length, buf)
 
     def action_tshark_payload(self) -> None:
         """Add tshark's decode (through pyshark) of the selected frame's payloads
@@ -683,17 +497,7 @@ class SctpInspectApp(App):
         """n: field names on/off, relabelling the tree in place (cursor and
         expanded nodes stay where they are)."""
         self.field_names = not self.field_names
-        tree = self.query_one("#detail", Tree)
-
-        def walk(node):
-            for c in node.children:
-                f = c.data[0] if c.data else None
-                if f is not None and hasattr(f, "children") and hasattr(f, "name"):
-                    c.set_label(self._field_label(f))
-                elif f is not None and hasattr(f, "severity"):
-                    c.set_label(self._note_label(f))
-                walk(c)
-        walk(tree.root)
+        self.view("packets").relabel()
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -814,11 +618,7 @@ class SctpInspectApp(App):
             await pane.mount_held()
             if self.query_one(TabbedContent).active != active:
                 return          # another tab was chosen while this one was mounting
-        if active == "assocs":
-            self._assoc_sig = None
-        refresh = VIEW_REFRESH.get(active)
-        if refresh:
-            getattr(self, refresh)()
+        self.view(active).refresh_view()
         self.focus_view(active)
 
     def focus_view(self, view: str | None = None) -> None:
@@ -828,7 +628,7 @@ class SctpInspectApp(App):
         from textual.css.query import NoMatches
         view = view or self.query_one(TabbedContent).active
         try:
-            self.query_one(VIEW_FOCUS[view]).focus()
+            self.query_one(self.view(view).main).focus()
         except NoMatches:       # not mounted yet (the tab switch mounts it)
             pass
 
@@ -839,27 +639,6 @@ class SctpInspectApp(App):
             self.focus_view()
 
     # ------------------------------------------------------------------ associations
-    def refresh_assocs(self) -> None:
-        st = self.store
-        with st.lock:
-            rows = assoc_rows(st.analyzer)
-        sig = tuple(tuple(r.values()) for r in rows)
-        if sig == self._assoc_sig:
-            return
-        self._assoc_sig = sig
-        t = self.query_one("#assoc-table", DataTable)
-        cur = t.cursor_row
-        t.clear()
-        for r in rows:
-            t.add_row(*[str(r[k]) for k, _ in ASSOC_COLUMNS], key=str(r["assoc_index"]))
-        if rows:
-            t.move_cursor(row=min(cur, len(rows) - 1))
-
-    @on(DataTable.RowSelected, "#assoc-table")
-    def _assoc_selected(self, event: DataTable.RowSelected) -> None:
-        a = int(event.row_key.value)
-        self.select_association(a)
-
     def select_association(self, a: int, show_packets: bool = True) -> None:
         self.current_assoc = a
         text = f"sctp.assoc_index == {a}"
@@ -868,111 +647,14 @@ class SctpInspectApp(App):
         if show_packets:
             self.action_tab("packets")
 
-    def _assoc_for_views(self) -> int | None:
+    def assoc_for_views(self) -> int | None:
+        """The association of the Streams, Flow and TSN views."""
         if self.current_assoc is not None:
             return self.current_assoc
         an = self.store.analyzer
         if an is not None and an.associations:
             return 0
         return None
-
-    # ------------------------------------------------------------------ streams
-    def refresh_streams(self) -> None:
-        a = self._assoc_for_views()
-        st = self.store
-        title = self.query_one("#streams-title", Label)
-        t = self.query_one("#stream-table", DataTable)
-        mt = self.query_one("#msg-table", DataTable)
-        t.clear()
-        mt.clear()
-        if a is None:
-            title.update("no association (yet); choose one in the Associations view")
-            return
-        with st.lock:
-            rows = stream_rows(st.analyzer, a)
-            self._messages = message_rows(st.analyzer, a)
-        title.update(Text(f"association {a}: {len(rows)} stream rows, "
-                          f"{len(self._messages)} messages"
-                     " (Enter on a message shows its payload)"))
-        for r in rows:
-            t.add_row(str(r["sender"]), "?" if r["streams_out"] is None else str(r["streams_out"]),
-                      str(r["sid"]), str(r["messages"]), str(r["bytes"]), str(r["ordered"]),
-                      str(r["unordered"]),
-                      ppids_text(r["ppids"]),
-                      "?" if r["next_seq"] is None else str(r["next_seq"]), str(r["missing"]),
-                      str(r["reordered"]), f"{r['first_frame']}-{r['last_frame']}")
-        for k, m in enumerate(self._messages):
-            mt.add_row(str(m.sender), str(m.sid), str(m.seq), str(m.ppid), "U" if m.unordered
-                       else "", str(m.length), ",".join(map(str, m.frames[:8])) +
-                       ("…" if len(m.frames) > 8 else ""), f"{m.first_tsn}-{m.last_tsn}",
-                       str(m.frame), key=str(k))
-
-    @on(DataTable.RowSelected, "#msg-table")
-    def _message_selected(self, event: DataTable.RowSelected) -> None:
-        m = self._messages[int(event.row_key.value)]
-        self.show_message(m)
-
-    def show_message(self, m) -> None:
-        payload = message_payload(self.store, m)
-        self.query_one("#msg-hex", Static).update(
-            hex_text(payload, 0, 0, f"message sid={m.sid} seq={m.seq} ppid={m.ppid}: "
-                     f"{len(payload)} of {m.length} bytes"))
-        tree = self.query_one("#msg-tree", Tree)
-        tree.clear()
-        preview = payload[:64].decode("ascii", "replace")
-        preview = "".join(ch if ch.isprintable() else "." for ch in preview)
-        tree.root.set_label(Text(f"Payload preview: {preview}"))
-        try:
-            from dissectors import dissect_payload
-            p = self.store.packet(m.frame - 1)
-            notes: list = []
-            d = dissect_payload(payload, 0, m.ppid, p.sport, p.dport, notes=notes)
-        except Exception as e:  # noqa: BLE001 - shown, never fatal
-            d = None
-            tree.root.add_leaf(Text(f"(payload dissector failed: {e})"))
-        if d is not None:
-            self._add_field(tree.root, d, None, expand=True)
-        else:
-            tree.root.add_leaf("no payload dissector for this PPID/port")
-        tree.root.expand()
-
-    # ------------------------------------------------------------------ flow
-    def refresh_flow(self) -> None:
-        a = self._assoc_for_views()
-        ol = self.query_one("#flow-list", OptionList)
-        ol.clear_options()
-        hdr = self.query_one("#flow-header", Static)
-        if a is None:
-            hdr.update("no association (yet)")
-            self._flow_rows = []
-            return
-        header, rows = flow_lines(self.store, a, width=self.flow_width(a))
-        self._flow_rows = rows
-        hdr.update(Text("\n".join(header)))
-        ol.add_options([Option(Text(t, no_wrap=True), id=str(k)) for k, (t, _) in enumerate(rows)])
-        if rows:
-            ol.highlighted = 0          # a cursor from the start: arrows move from row 1
-
-    def flow_width(self, a: int) -> int:
-        """Column width of the ladder so that every address column of association
-        ``a`` fits on the screen with room for state changes at the right."""
-        with self.store.lock:
-            an = self.store.analyzer
-            assoc = an.associations[a] if an is not None and a < len(an.associations) else None
-            ncols = sum(len(ep.addresses) for ep in assoc.ep) if assoc is not None else 2
-            longest = max((len(x) for ep in assoc.ep for x in ep.addresses), default=0) \
-                if assoc is not None else 0
-        fit = (self.size.width - 4 - 25 - 30) // max(1, ncols - 1)
-        width = max(16, min((self.size.width - 60) // 2, fit))
-        # the header centres each address on its column: two spaces less than an
-        # address and they run together ("192.168.170.8192.168.170.56")
-        room = (self.size.width - 4 - 25 - 12) // max(1, ncols - 1)
-        return max(width, min(longest + 4, room))
-
-    @on(OptionList.OptionSelected, "#flow-list")
-    def _flow_selected(self, event: OptionList.OptionSelected) -> None:
-        _, fi = self._flow_rows[int(event.option.id)]
-        self.goto_frame(fi)
 
     def goto_frame(self, fi: int) -> None:
         lst = self.query_one(PacketList)
@@ -985,90 +667,66 @@ class SctpInspectApp(App):
         lst.move_to(row)
         self.show_packet(fi)
 
-    # ------------------------------------------------------------------ TSN graph
+    # -------------------------------------------------- the views' own parts, by name
+    def refresh_assocs(self) -> None:
+        self.view("assocs").refresh_view()
+
+    def refresh_streams(self) -> None:
+        self.view("streams").refresh_view()
+
+    def refresh_flow(self) -> None:
+        self.view("flow").refresh_view()
+
     def refresh_tsn(self) -> None:
-        a = self._assoc_for_views()
-        title = self.query_one("#tsn-title", Static)
-        plot = self.query_one("#tsn-plot", Static)
-        if a is None:
-            title.update("no association (yet)")
-            return
-        with self.store.lock:
-            s = self.store.series.get(a)
-            s = {k: list(v) for k, v in s.items()} if s else None
-        if not s:
-            title.update(f"association {a}: no DATA or SACK")
-            plot.update("")
-            return
-        w = max(20, (plot.size.width or 100) - 12)
-        h = max(4, ((plot.size.height or 20) - 4) // 2)
-        out = Text()
-        t0 = self.store.first_ts
-        for d in (1, 2):
-            data = [((t - t0) / 1e9, v) for t, v in s[f"data{d}"]]
-            sack = [((t - t0) / 1e9, v) for t, v in s[f"sack{d}"]]
-            out.append(f"ep{d} -> ep{3 - d}: {len(data)} DATA chunks (white), "
-                       f"{len(sack)} SACK cum TSN ack from ep{3 - d} (cyan)\n", style="bold")
-            pts = data + sack
-            if not pts:
-                out.append("(none)\n")
-                continue
-            ys = [v for _, v in pts]
-            xs = [x for x, _ in pts]
-            y0, y1 = min(ys), max(ys)
-            out.append(f"TSN {y1}\n", style="grey50")
-            out.append_text(braille_plot([data, sack], w, h, (min(xs), max(xs)), (y0, y1),
-                                         styles=["white", "cyan"]))
-            out.append(f"\nTSN {y0}    t={min(xs):.6f}s .. {max(xs):.6f}s\n", style="grey50")
-        title.update(f"association {a}: TSN (DATA) and cumulative TSN ack (SACK) over time")
-        plot.update(out)
+        self.view("tsn").refresh_view()
 
-    # ------------------------------------------------------------------ diagnostics
     def refresh_diag(self) -> None:
-        """Run the diagnostics on a thread (one pass over the whole file, like the
-        ``diagnose`` command) and show the report; meanwhile a progress bar with
-        the frame count and an ETA."""
-        if getattr(self, "_diag_running", False) or getattr(self, "_diag_done", False):
+        self.view("diag").refresh_view()
+
+    def show_message(self, m) -> None:
+        self.view("streams").show_message(m)
+
+    def flow_width(self, a: int) -> int:
+        return self.view("flow").flow_width(a)
+
+    @property
+    def _messages(self) -> list:
+        return self.view("streams").messages
+
+    @property
+    def _flow_rows(self) -> list:
+        return self.view("flow").rows
+
+    @property
+    def _diag_running(self) -> bool:
+        return self.view("diag").running
+
+    # ------------------------------------------------------------------ go to / marks
+    def action_goto(self) -> None:
+        """Ctrl+G: go to a packet by its frame number."""
+        if len(self.store):
+            self.push_screen(GotoScreen(len(self.store)),
+                             lambda n: self.goto_frame(n - 1) if n else None)
+
+    def action_mark(self) -> None:
+        """b: mark / unmark the selected packet (the count is in the status line)."""
+        if self.current_packet is None:
             return
-        if self.store.live or not self.store.path:
-            self.query_one("#diag-text", Static).update(Text(
-                "diagnostics read a file: save the capture (Ctrl+S), then run "
-                "`sctpinspect diagnose FILE` or open that file"))
+        i = self.current_packet.number - 1
+        self.marks.symmetric_difference_update({i})
+        self._update_status()
+
+    def action_next_mark(self, step: int) -> None:
+        """] / [: the next / previous marked packet after / before the selected one."""
+        if not self.marks:
+            self.notify("no marked packets (b marks the selected one)", severity="warning")
             return
-        self._diag_running = True
-        self._diag_progress = 0
-        self._diag_started = time.perf_counter()
-        self._diag_stop = threading.Event()
-        self._show_diag_progress()
-
-        def progress(n):
-            self._diag_progress = n
-
-        def work():
-            try:
-                text = diagnostics_text(self.store, progress, self._diag_stop)
-            except Exception as e:  # noqa: BLE001 - shown in the view, never a traceback
-                text = f"diagnostics stopped: {type(e).__name__}: {e}"
-
-            def show():
-                self._diag_running = False
-                self._diag_done = True
-                try:
-                    self.query_one("#diag-text", Static).update(Text(text))
-                except Exception:  # noqa: BLE001 - the app is closing
-                    pass
-            try:
-                self.call_from_thread(show)
-            except RuntimeError:
-                pass
-        threading.Thread(target=work, name="tui-diagnostics", daemon=True).start()
-
-    def _show_diag_progress(self) -> None:
-        st = self.store
-        total = len(st) if st.indexed_done else None
-        self.query_one("#diag-text", Static).update(Text(
-            "running diagnostics… " + progress_text(self._diag_progress, total,
-                                                     self._diag_started, "frames")))
+        cur = self.current_packet.number - 1 if self.current_packet is not None else -1
+        ordered = sorted(self.marks)
+        after = [m for m in ordered if (m > cur if step > 0 else m < cur)]
+        target = (after[0] if step > 0 else after[-1]) if after else \
+            (ordered[0] if step > 0 else ordered[-1])        # wraps around
+        self.goto_frame(target)
 
     # ------------------------------------------------------------------ save / help / quit
     def action_help(self) -> None:
@@ -1122,8 +780,12 @@ class SctpInspectApp(App):
             self.indexer.stop.set()
         if self.live is not None:
             self.live.close()
-        if getattr(self, "_diag_stop", None) is not None:
-            self._diag_stop.set()
+        try:
+            views = list(self.query(View))
+        except Exception:  # noqa: BLE001 - the screens are gone already
+            views = []
+        for v in views:
+            v.shutdown()
 
 
 def progress_text(done: int, total: int | None, started: float, unit: str,

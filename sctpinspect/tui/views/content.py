@@ -5,7 +5,7 @@ Kept apart from the widgets so tests can compare them with what the ``assoc``,
 """
 from __future__ import annotations
 
-from ..analysis.report import assoc_row, ladder
+from ...analysis.report import assoc_row, ladder
 
 
 def findings(a) -> list[str]:
@@ -70,7 +70,7 @@ def assoc_rows(analyzer) -> list[dict]:
 
 def stream_rows(analyzer, index: int) -> list[dict]:
     """The ``streams --assoc N`` rows (AnalysisResult.streams) of association ``index``."""
-    from ..analysis.api import AnalysisResult
+    from ...analysis.api import AnalysisResult
     if analyzer is None or index is None or index >= len(analyzer.associations):
         return []
     res = AnalysisResult.__new__(AnalysisResult)
@@ -149,11 +149,11 @@ def diagnostics_text(store, progress=None, stop=None) -> str:
     frames before the damage, then the one-line error (the command's stdout
     then stderr), never "diagnostics failed".
     """
-    from ..analysis.api import decode_file
-    from ..analysis.core import AnalysisOptions, Analyzer
-    from ..diagnostics import diagnose_packets
-    from ..diagnostics.engine import Diagnoser
-    from ..errors import CaptureFileError
+    from ...analysis.api import decode_file
+    from ...analysis.core import AnalysisOptions, Analyzer
+    from ...diagnostics import diagnose_packets
+    from ...diagnostics.engine import Diagnoser
+    from ...errors import CaptureFileError
     err = []
 
     def packets():
