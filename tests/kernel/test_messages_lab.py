@@ -126,12 +126,12 @@ def test_prsctp_abandoned_messages(topology, tmp_path, capsys):
             continue
         if sids:
             for sid, ssn, tsn in zip(sids.split(","), ssns.split(","), tsns.split(",")):
-                seen[(int(sid), int(ssn))].append(int(tsn))
+                seen[(int(sid, 0), int(ssn, 0))].append(int(tsn, 0))   # tshark: sid in hex
         if fcum:
-            fwd_cum += [int(x) for x in fcum.split(",")]
+            fwd_cum += [int(x, 0) for x in fcum.split(",")]
         if fsids:
             for sid, ssn in zip(fsids.split(","), fssns.split(",")):
-                fwd_ssn[int(sid)] = max(fwd_ssn[int(sid)], int(ssn))
+                fwd_ssn[int(sid, 0)] = max(fwd_ssn[int(sid, 0)], int(ssn, 0))
     # seen in part and never delivered: what the FORWARD TSNs abandoned
     want = {k for k in seen if k not in delivered}
     assert want, "no message was abandoned: the loss did not hit a PR message"
