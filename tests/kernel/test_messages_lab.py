@@ -125,6 +125,8 @@ def test_prsctp_abandoned_messages(topology, tmp_path, capsys):
         if src != client:
             continue
         if sids:
+            import shutil; shutil.copy(pcap, "/work/wt-msgs/.prsctp-debug.pcapng")  # DEBUG
+            assert len(sids.split(",")) == len(ssns.split(",")) == len(tsns.split(",")), row
             for sid, ssn, tsn in zip(sids.split(","), ssns.split(","), tsns.split(",")):
                 seen[(int(sid, 0), int(ssn, 0))].append(int(tsn, 0))   # tshark: sid in hex
         if fcum:
