@@ -275,6 +275,7 @@ def _counts(pipe, shown: int, linktypes=()) -> str:
 
 
 _BLOCK = 2048          # lines written at once from a file
+_BLOCK_CHARS = 1 << 20  # ... or fewer, once -V / -T json text reaches 1 MiB
 
 
 def _live_input(path: str) -> bool:
@@ -336,6 +337,7 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
     field_names = args.field_names
     line = summary.line
     n = counter[0]
+    held = 0             # characters of tree / JSON text in ``buf``
     if limit is not None and n >= limit:
         return
     for pkt, shown in pipe:
@@ -343,14 +345,22 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
             t.first = pkt.record.ts_ns
         if shown and (pkt.sctp_offset >= 0 or pkt.icmp is not None):
             if fmt == "json":
-                append(packet_json(pkt, summary.chunk_summary, t.format(pkt.record.ts_ns)))
+                text = packet_json(pkt, summary.chunk_summary, t.format(pkt.record.ts_ns))
+                held += len(text)
+                append(text)
             elif args.verbose:
-                append(tree_text(pkt, field_names))
+                text = tree_text(pkt, field_names)
+                held += len(text)
+                append(text)
             else:
                 append(line(pkt))
             n += 1
             counter[0] = n
-            if len(buf) >= every:
+            # a block is 2,048 lines, or less text than _BLOCK_CHARS: a -V tree or a JSON
+            # object of a packet with thousands of chunks is tens of KB, so 2,048 of them
+            # held at once made the memory grow with the packets' size (issue 18 shapes)
+            if len(buf) >= every or held >= _BLOCK_CHARS:
+                held = 0
                 text = "\n".join(buf) + "\n"
                 buf.clear()      # before writing: a Ctrl-C in the write must not print it twice
                 out.write(text)
