@@ -55,7 +55,7 @@ class _Dir:
 
 class _Flow:
     __slots__ = ("dirs", "hbs", "secondary", "ck", "init_tag", "init_ack_ts",
-                 "cookie_ack_how", "events", "events_dropped")
+                 "cookie_ack_how", "events", "events_dropped", "created")
 
     def __init__(self):
         self.dirs = [None, None]
@@ -97,6 +97,7 @@ class FieldChecks:
         f = self.flows.get(assoc.index)
         if f is None:
             f = self.flows[assoc.index] = _Flow()
+            f.created = self.d._ref     # the frame being fed (the shard merge orders by it)
         return f
 
     # ------------------------------------------------------------------ per packet
@@ -484,6 +485,7 @@ class FieldChecks:
         an = self.d.analyzer
         end = self.d.last_ts
         for index, fl in self.flows.items():
+            self.d._ref = fl.created
             a = an.associations[index]
             st = self.d._st.get(index)
             if st is None or st.alias is not None:
