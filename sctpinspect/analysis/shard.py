@@ -337,7 +337,7 @@ def _diag_mergeable(facts, d0) -> dict | None:
         return None
     ck: dict = {}
     seen_cookies: set = set()
-    cookies = 0
+    cookies = cookie_bytes = 0
     per_rule = Counter()
     nassoc = 0
     for f in facts:
@@ -349,15 +349,17 @@ def _diag_mergeable(facts, d0) -> dict | None:
             return None                 # one State Cookie in two shards: static-cookie spans them
         seen_cookies |= f[3]
         cookies += len(f[3])
+        cookie_bytes += sum(len(c) if isinstance(c, (bytes, bytearray)) else 0 for c in f[3])
         evicted, rules = f[4]
         if evicted:
             return None
         per_rule.update(rules)
         nassoc += f[5]
-    from ..diagnostics.field import MAX_COOKIES
+    from ..diagnostics.field import MAX_COOKIE_BYTES, MAX_COOKIES
     options = d0.analyzer.options
-    if cookies > MAX_COOKIES or any(v > d0.max_findings for v in per_rule.values()) or \
-            _capped(options, {}, nassoc, 0):
+    if cookies > MAX_COOKIES or cookie_bytes > MAX_COOKIE_BYTES \
+            or any(v > d0.max_findings for v in per_rule.values()) \
+            or _capped(options, {}, nassoc, 0):
         return None
     return ck
 
