@@ -254,6 +254,7 @@ def test_every_rule_is_tested():
     covered = set().union(*EXPECTED.values()) | {CAUSE_RULES[c][0] for c in mk.CAUSE_INFO}
     covered |= {"init-collision", "checksum-adler32"}     # public captures below
     covered |= {"analysis-capped"}                       # tests/test_floods.py
+    covered |= {"idata-fsn-from-zero"}                   # tests/test_diagnose_idata_fsn.py
     covered |= FIELD_RULES                               # tests/test_diagnose_field.py
     assert set(RULES) <= covered, set(RULES) - covered
 

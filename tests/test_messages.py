@@ -305,6 +305,31 @@ def test_statuses_and_delivery_order():
     assert KEYS <= set(d) and d["sender"] == "10.0.0.1:5000" and d["mid"] is None
 
 
+def test_message_with_a_lost_middle_fragment_is_one_row():
+    """A DATA message whose middle fragment was lost before the capture point
+    (seen in the kernel-lab PR-SCTP test): one abandoned row when a FORWARD TSN
+    gives it up, one incomplete row when the capture ends, not one per run of
+    TSNs (its fragments have consecutive TSNs, RFC 9260 6.9)."""
+    from scapy.layers.sctp import SCTPChunkForwardTSN, SCTPForwardSkip
+    from test_analysis_build import data
+
+    def script(p):
+        p.a2b(data(1000, sid=1, ssn=0, payload=b"a" * 10, e=0))
+        # TSN 1001 lost
+        p.a2b(data(1002, sid=1, ssn=0, payload=b"b" * 10, b=0, e=0))
+        p.a2b(data(1003, sid=1, ssn=0, payload=b"c" * 10, b=0, e=0))
+        p.a2b(SCTPChunkForwardTSN(new_tsn=1004, skips=[SCTPForwardSkip(stream_id=1,
+                                                                        stream_seq=0)]))
+        p.a2b(data(1005, sid=2, ssn=0, payload=b"d" * 10, e=0))
+        # TSNs 1006, 1007 lost; the capture ends before E
+        p.a2b(data(1008, sid=2, ssn=0, payload=b"e" * 10, b=0, e=0))
+
+    rows = _scripted(script)
+    got = [(r.sid, r.seq, r.status, r.fragments, r.size, r.tsn_first, r.tsn_last) for r in rows]
+    assert got == [(1, 0, "abandoned", 3, 30, 1000, 1003),
+                   (2, 0, "incomplete", 2, 20, 1005, 1008)]
+
+
 def test_idata_messages_and_i_forward_tsn():
     from scapy.layers.sctp import SCTPChunkIForwardTSN, SCTPIForwardSkip
     from test_analysis_build import idata

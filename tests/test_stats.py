@@ -286,7 +286,34 @@ def test_text_output_and_errors(capsys, tmp_path):
     assert "Retransmitted TSN" in out
     assert main(["stats", str(tmp_path / "missing.pcap")]) == 1
     assert "no such file" in capsys.readouterr().err
-    assert main(["read", "-z", "sctp,stat", MULTIHOMED]) == 2
-    assert "add -q" in capsys.readouterr().err
+    assert main(["read", "-z", "io,stat,1", MULTIHOMED]) == 2
+    assert "unknown statistic" in capsys.readouterr().err
     assert main(["read", "-q", "-z", "io,stat,1", MULTIHOMED]) == 2
     assert "unknown statistic" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", [str(p) for p in project_captures()]
+                         + [p for p in map(str, public_captures())
+                            if _name(p) in ("open5gs/nonipsec_reg.pcapng",
+                                            "tcpdump/sctp-heartbeat.pcap")], ids=_name)
+def test_z_without_q_prints_packets_then_tables(tshark, capsys, path):
+    """``read -z`` without ``-q``, as tshark: the packet lines, then the tables.
+    tshark's own output ends with exactly its ``-q`` tables; ours is our packet
+    lines followed by the tables tshark prints."""
+    for z in (["sctp,stat"], Z, ["endpoints,sctp", "conv,sctp"]):
+        args = [tshark, "-n", "-r", path]
+        for spec in z:
+            args += ["-z", spec]
+        theirs = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+        tables = _tshark_z(tshark, path, z)
+        assert tables and theirs.endswith(tables) and len(theirs) > len(tables)
+        packets = _ours(capsys, ["read", path])
+        argv = ["read"]
+        for spec in z:
+            argv += ["-z", spec]
+        assert _ours(capsys, argv + [path]) == packets + tables
+    # with -Y: the lines and the tables of the frames it selects (as with -q)
+    flt = "sctp.chunk_type == 0"
+    ours = _ours(capsys, ["read", "-Y", flt, "-z", "sctp,stat", path])
+    assert ours == _ours(capsys, ["read", "-Y", flt, path]) + \
+        _read_z(capsys, path, ["sctp,stat"], ["-Y", flt])

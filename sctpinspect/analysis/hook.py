@@ -56,7 +56,9 @@ def analysis_hook(fields=None, display_filter=None, verbose=False,
     ``sctpinspect.rule``."""
     if not needs_analysis(fields, display_filter, verbose):
         return None
-    from .core import Analyzer
+    from .core import AnalysisOptions, Analyzer
+    if options is None:     # the fields need no Message records: keep none (memory flat)
+        options = AnalysisOptions(keep_messages=False)
     if _mentions(DIAGNOSTIC_FIELDS, fields, display_filter):
         from ..diagnostics.engine import Diagnoser
         return Diagnoser(Analyzer(options)).feed

@@ -253,7 +253,8 @@ class MessageCollector:
             for side, d in enumerate(assoc.dirs):
                 if d.data is None:               # no DATA yet (made on the first one)
                     continue
-                for idata, groups in ((False, _data_runs(d.data)), (True, _idata_groups(d.idata))):
+                for idata, groups in ((False, _join_ordered(_data_runs(d.data))),
+                                      (True, _idata_groups(d.idata))):
                     for group in groups:
                         if self.keep is not None and not self.keep(assoc.index, group[0].sid):
                             continue
@@ -282,7 +283,24 @@ def _messages_of(frags, idata: bool) -> list:
                 groups[-1].append(f)
                 continue
         groups.append([f])
-    return groups
+    return _join_ordered(groups)
+
+
+def _join_ordered(groups: list) -> list:
+    """Runs of one ordered DATA message that lost fragments in between (TSNs missing
+    between them): same stream and SSN, the earlier without E, the later without B,
+    in TSN order.  A message's fragments have consecutive TSNs (RFC 9260 6.9), so the
+    missing TSNs are its own lost fragments: one message, not one row per run."""
+    out: list = []
+    for g in groups:
+        if out and g:
+            p, f = out[-1][-1], g[0]
+            if (not p.u and not f.u and not p.e and not f.b and p.sid == f.sid
+                    and p.seq == f.seq and f.x > p.x):
+                out[-1].extend(g)
+                continue
+        out.append(list(g))
+    return out
 
 
 def _data_runs(r) -> list:

@@ -116,7 +116,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", dest="quiet", action="store_true",
                    help="print no packets (with -z: only the statistics), as tshark -q")
     p.add_argument("-z", dest="stats", action="append", metavar="STAT",
-                   help="with -q: print a statistic in tshark's layout: sctp,stat, conv,sctp, "
+                   help="print a statistic in tshark's layout (after the packets; with -q alone): sctp,stat, conv,sctp, "
                         "endpoints,sctp, expert, each with an optional ,FILTER (repeatable; "
                         "see `sctpinspect stats` for one row per association)")
     p.add_argument("--no-progress", action="store_true",
@@ -158,9 +158,13 @@ def run(args) -> int:
     options = _decode_options(args)
     if args.two_pass and args.file == "-":
         raise UserError("-2 reads the file twice: give a capture file, not -")
-    if args.quiet or args.stats:
+    if args.quiet:
         from .stats import run_read_taps
         return run_read_taps(args, options)
+    taps = None
+    if args.stats:          # -z without -q: the packets, then the tables (as tshark)
+        from .stats import make_taps
+        taps, taps_analyse = make_taps(args.stats)
     from ..payload import needs_payload, payload_hook
     decode_as = None
     if args.decode_as:
@@ -189,6 +193,9 @@ def run(args) -> int:
     else:
         analyse = analysis_hook(fields=args.fields, display_filter=args.display_filter,
                                 verbose=args.verbose or fmt == "json")
+    if taps is not None and taps_analyse and analyse is None:
+        from ..analysis.core import AnalysisOptions, Analyzer
+        analyse = Analyzer(AnalysisOptions(annotate=True, keep_messages=False)).feed
     if args.two_pass:       # tshark -2: facts about earlier frames from a first pass
         from ..analysis.twopass import first_pass, wanted
         facts = first_pass(open_records(args.file), options,
@@ -198,6 +205,9 @@ def run(args) -> int:
         analyse = payload if analyse is None else _chain(analyse, payload)
     pipe = Pipeline(records, options, predicate=predicate, analyse=analyse,
                     on_record=(lambda r: progress.tick(r.offset)) if progress.enabled else None)
+    if taps is not None:
+        from .stats import TapPipe
+        pipe = TapPipe(pipe, taps)      # every frame also to the taps: no worker processes
     if fmt == "fields":
         from ..output.fields import known_field
         bad = [f for f in printer.names if not known_field(f)]
@@ -225,12 +235,20 @@ def run(args) -> int:
             if payload is not None and hasattr(payload, "close"):
                 payload.close()                             # stops tshark (--tshark) early
     except CaptureFileError:
+        if taps is not None:                # the tables of the good frames, then the error
+            from .stats import render_taps
+            out.write(render_taps(taps))
+            out.flush()
         stderr_line(_counts(pipe, shown[0], linktypes))
         raise
     except KeyboardInterrupt:
         # Ctrl-C: what was read is printed (the finally above), then the counts
         stderr_line(_counts(pipe, shown[0], linktypes))
         raise
+    if taps is not None:
+        from .stats import render_taps
+        out.write(render_taps(taps))
+        out.flush()
     if fmt != "fields":
         stderr_line(_counts(pipe, shown[0], linktypes))
     return 0
@@ -257,6 +275,7 @@ def _counts(pipe, shown: int, linktypes=()) -> str:
 
 
 _BLOCK = 2048          # lines written at once from a file
+_BLOCK_CHARS = 1 << 20  # ... or fewer, once -V / -T json text reaches 1 MiB
 
 
 def _live_input(path: str) -> bool:
@@ -305,7 +324,8 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
     summary = SummaryPrinter(args.time_mode)
     fmt = args.format
     t = summary.time
-    if fmt == "text" and not args.verbose and pipe.analyse is None and pipe.predicate is None:
+    if fmt == "text" and not args.verbose and pipe.analyse is None and pipe.predicate is None \
+            and getattr(pipe, "taps", None) is None:
         # Plain summary lines of a big file: worker processes make them (the
         # output is what this process alone prints); after a damaged file or
         # a dead worker this process goes on from the first frame not printed.
@@ -322,6 +342,7 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
     field_names = args.field_names
     line = summary.line
     n = counter[0]
+    held = 0             # characters of tree / JSON text in ``buf``
     if limit is not None and n >= limit:
         return
     for pkt, shown in pipe:
@@ -329,14 +350,22 @@ def _run_packets(pipe, args, buf, out, limit, counter, every=2048) -> None:
             t.first = pkt.record.ts_ns
         if shown and (pkt.sctp_offset >= 0 or pkt.icmp is not None):
             if fmt == "json":
-                append(packet_json(pkt, summary.chunk_summary, t.format(pkt.record.ts_ns)))
+                text = packet_json(pkt, summary.chunk_summary, t.format(pkt.record.ts_ns))
+                held += len(text)
+                append(text)
             elif args.verbose:
-                append(tree_text(pkt, field_names))
+                text = tree_text(pkt, field_names)
+                held += len(text)
+                append(text)
             else:
                 append(line(pkt))
             n += 1
             counter[0] = n
-            if len(buf) >= every:
+            # a block is 2,048 lines, or less text than _BLOCK_CHARS: a -V tree or a JSON
+            # object of a packet with thousands of chunks is tens of KB, so 2,048 of them
+            # held at once made the memory grow with the packets' size (issue 18 shapes)
+            if len(buf) >= every or held >= _BLOCK_CHARS:
+                held = 0
                 _write_lines(buf, out, every)
             if limit is not None and n >= limit:
                 break

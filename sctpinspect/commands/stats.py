@@ -164,29 +164,65 @@ def _rwnd(d) -> str:
 
 
 # ----------------------------------------------------------------------- read -q -z
-def run_read_taps(args, decode_options) -> int:
-    """``sctpinspect read -q [-z STAT ...] [-Y FILTER] FILE``: tshark's -z tables.
-
-    As tshark, the tables print in the reverse order of the -z options.
-    -Y (and a ``,FILTER`` suffix) select the packets the tables count
-    (tshark's taps ignore -Y in a one-pass read)."""
+def make_taps(specs) -> tuple[list, bool]:
+    """The taps of ``-z`` options (UserError for an unknown one) and whether they
+    need the analysis (the expert tap, or a ``,FILTER`` on analysis fields)."""
     from ..analysis.stats import ExpertTap, parse_z
-    from ..pipeline import Pipeline, compile_display_filter, open_records, stderr_line
-    if args.stats and not args.quiet:
-        raise UserError("-z prints statistics only: add -q (packet output and -z together "
-                        "are not supported)")
+    from ..pipeline import compile_display_filter
     taps = []
-    for spec in args.stats or ():
+    for spec in specs or ():
         hit = parse_z(spec)
         if hit is None:
             raise UserError(f"-z {spec}: unknown statistic (sctpinspect knows sctp,stat, "
                             "conv,sctp, endpoints,sctp, expert, each with an optional ,FILTER)")
         cls, text = hit
         taps.append(cls(text, compile_display_filter(text)))
+    return taps, any(isinstance(t, ExpertTap) or getattr(t, "predicate", None) for t in taps)
+
+
+def feed_taps(taps, pkt, shown: bool) -> None:
+    """One frame to the taps: counted when shown (-Y), else only its time noted."""
+    for t in taps:
+        if shown:
+            t.feed(pkt)
+        elif hasattr(t, "frame"):
+            t.frame(pkt)       # relative times count from the file's first frame
+
+
+def render_taps(taps) -> str:
+    """The tables, in the reverse order of the -z options (as tshark)."""
+    return "".join(t.render() for t in reversed(taps))
+
+
+class TapPipe:
+    """A :class:`~sctpinspect.pipeline.Pipeline` whose frames also go to ``-z`` taps
+    (``read -z`` without ``-q``: the packets, then the tables, as tshark)."""
+
+    def __init__(self, pipe, taps):
+        self.pipe = pipe
+        self.taps = taps
+
+    def __getattr__(self, name):
+        return getattr(self.pipe, name)
+
+    def __iter__(self):
+        taps = self.taps
+        for pkt, shown in self.pipe:
+            feed_taps(taps, pkt, shown)
+            yield pkt, shown
+
+
+def run_read_taps(args, decode_options) -> int:
+    """``sctpinspect read -q [-z STAT ...] [-Y FILTER] FILE``: tshark's -z tables.
+
+    As tshark, the tables print in the reverse order of the -z options.
+    -Y (and a ``,FILTER`` suffix) select the packets the tables count
+    (tshark's taps ignore -Y in a one-pass read)."""
+    from ..pipeline import Pipeline, compile_display_filter, open_records, stderr_line
+    taps, needs_analysis = make_taps(args.stats)
     predicate = compile_display_filter(args.display_filter)
     analyse = None
-    if any(isinstance(t, ExpertTap) for t in taps) or args.display_filter or \
-            any(getattr(t, "predicate", None) for t in taps):
+    if needs_analysis or args.display_filter:
         from ..analysis.core import AnalysisOptions, Analyzer
         analyse = Analyzer(AnalysisOptions(annotate=True, keep_messages=False)).feed
     pipe = Pipeline(open_records(args.file), decode_options, analyse=analyse, predicate=predicate)
@@ -196,14 +232,10 @@ def run_read_taps(args, decode_options) -> int:
         for pkt, shown in pipe:
             if shown and pkt.sctp_offset >= 0:
                 n += 1
-            for t in taps:
-                if shown:
-                    t.feed(pkt)
-                elif hasattr(t, "frame"):
-                    t.frame(pkt)       # relative times count from the file's first frame
+            feed_taps(taps, pkt, shown)
     except CaptureFileError as e:
         error = e
-    sys.stdout.write("".join(t.render() for t in reversed(taps)))
+    sys.stdout.write(render_taps(taps))
     from .read import _counts
     stderr_line(_counts(pipe, n))
     if error is not None:

@@ -249,6 +249,7 @@ class Diagnoser:
         self._aborts: dict = {}         # endpoint pair -> [frames of ABORTs ending associations]
         self._abort_assocs: dict = {}
         self._ppid_ok: dict = {}
+        self._fsn_seen: dict = {}      # (assoc, sender) -> messages numbered from FSN 0 so far
         self.last_ts = None
         self.frames = 0
         self.finished = False
@@ -409,6 +410,8 @@ class Diagnoser:
             t = c.type
             if t == DATA or t == I_DATA:
                 self._data(pkt, assoc, st, sender, c, new)
+                if t == I_DATA:
+                    self._idata_fsn(pkt, assoc, sender, new)
                 if t == DATA:
                     has_data = True
                     field.data(pkt, assoc, sender, c)
@@ -794,6 +797,26 @@ class Diagnoser:
                            f"{_ep_label(assoc, sender)} sends PPID {ppid} (0x{ppid:08x}): "
                            f"unregistered, but byte-swapped it is {sw} ({PPIDS[sw]})",
                            key=(sender, ppid))
+
+    def _idata_fsn(self, pkt, assoc, sender, new) -> None:
+        """The sender's I-DATA FSN numbering: the reassembly counts the messages whose
+        fragments after B start at FSN 0 (Linux) or 1 (RFC 8260 2.1); one info finding
+        per sender numbering from 0, its count the messages so numbered, marked on the
+        frame that completed each."""
+        r = assoc.dirs[sender].idata
+        if r is None:
+            return
+        seen = self._fsn_seen.get((assoc.index, sender), 0)
+        if r.fsn_from_zero > seen:
+            self._fsn_seen[(assoc.index, sender)] = r.fsn_from_zero
+            f = self._emit(new, "idata-fsn-from-zero", pkt, assoc,
+                           f"{_ep_label(assoc, sender)} numbers the I-DATA fragments after B "
+                           f"from FSN 0, not 1 as RFC 8260 2.1 (Linux kernel numbering); its "
+                           f"messages are reassembled", key=sender)
+            if f is not None:
+                f.count += r.fsn_from_zero - seen - 1     # one per message so numbered
+                f.extra["messages_fsn_from_zero"] = r.fsn_from_zero
+                f.extra["messages_fsn_from_one"] = r.fsn_from_one
 
     def _sack(self, st, data_sender, chunk) -> None:
         """Count miss indications per TSN from gap blocks (RFC 9260 7.2.4)."""

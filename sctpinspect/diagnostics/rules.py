@@ -211,6 +211,13 @@ _ROWS = {
          "falls inside it): the receiver cannot deliver the rest and may abort",
          "the PR-SCTP sender must abandon every fragment of a message (RFC 3758 3.5 A3); "
          "check its policy handling of fragmented messages"),
+        ("idata-fsn-from-zero", INFO, "RFC 8260 2.1",
+         "the sender numbers the I-DATA fragments after the B fragment from FSN 0 (the Linux "
+         "kernel's numbering); RFC 8260 gives the B fragment FSN 0 (its field holds the PPID) "
+         "and the next fragment FSN 1. The messages are reassembled either way",
+         "nothing to fix for a Linux peer (its receiver expects the same numbering); a peer "
+         "that follows the RFC may fail to reassemble these messages: compare what it "
+         "delivers with the message count of `sctpinspect messages`"),
         ("heartbeat-ack-address", WARN, "RFC 9260 8.3",
          "a HEARTBEAT ACK came from another address than the one the HEARTBEAT was sent to: "
          "the path is not confirmed and stays unused",

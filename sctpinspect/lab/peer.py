@@ -140,6 +140,8 @@ def run_server(a, ready=_ready) -> dict:
     s.set_initmsg(sock, a.streams, a.streams)
     if a.interleave:
         s.enable_interleaving(sock)
+    if a.prsctp:
+        s.enable_prsctp(sock)
     s.subscribe(sock)
     s.bindx(sock, a.bind, a.port)
     r.rec["local"] = [a for a in a.bind]
@@ -209,6 +211,8 @@ def run_client(a, ready=_ready) -> dict:
     s.set_initmsg(sock, a.streams, a.streams)
     if a.interleave:
         s.enable_interleaving(sock)
+    if a.prsctp:
+        s.enable_prsctp(sock)
     s.subscribe(sock)
     sock.setsockopt(s.SOL_SCTP, s.SCTP_NODELAY, 1)
     if a.bind:
@@ -229,9 +233,12 @@ def run_client(a, ready=_ready) -> dict:
         for i, (sid, ppid, data) in enumerate(messages):
             if i and a.interval:
                 time.sleep(a.interval)
+            pr = _prinfo(a, sid)
             s.send(sock, data, sid, ppid, assoc_id=assoc_id,
-                   to=dest if one_to_many and assoc_id == 0 else None)
+                   to=dest if one_to_many and assoc_id == 0 else None, prinfo=pr)
             r.sent(sid, ppid, data, assoc_id=assoc_id)
+            if pr is not None:
+                r.rec["sent"][-1]["pr"] = list(pr)
             if one_to_many and assoc_id == 0:
                 # learn the association id from COMM_UP before sending more
                 while not r.rec["assoc_ids"]:
@@ -264,6 +271,13 @@ def run_client(a, ready=_ready) -> dict:
     return r.rec
 
 
+def _prinfo(a, sid: int):
+    """The PR-SCTP policy of a message on stream ``sid`` (``--pr-policy``, ``--pr-sid``)."""
+    if not getattr(a, "pr_policy", None) or (a.pr_sid and sid not in a.pr_sid):
+        return None
+    return (a.pr_policy, a.pr_value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sctpinspect.lab.peer",
                                 description="Kernel SCTP lab peer that records what it "
@@ -283,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--timeout", type=float, default=30.0, help="socket timeout, s")
         q.add_argument("--interleave", action="store_true",
                        help="offer I-DATA, RFC 8260 (needs sysctl net.sctp.intl_enable=1)")
+        q.add_argument("--prsctp", action="store_true",
+                       help="offer PR-SCTP, RFC 3758 (SCTP_PR_SUPPORTED)")
     srv = sub.choices["server"]
     srv.add_argument("--assocs", type=int, default=1,
                      help="exit after this many associations have ended")
@@ -293,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="SID:PPID:SIZE or SID:PPID:=text (repeatable, sent in order)")
     cli.add_argument("--repeat", type=int, default=1, help="send the message list N times")
     cli.add_argument("--interval", type=float, default=0.0, help="pause between messages, s")
+    cli.add_argument("--pr-policy", choices=["ttl", "rtx", "prio"],
+                     help="PR-SCTP policy of each message (an SCTP_PRINFO cmsg, RFC 7496): "
+                          "ttl (--pr-value ms), rtx (--pr-value retransmissions), prio")
+    cli.add_argument("--pr-value", type=int, default=0, help="value of --pr-policy")
+    cli.add_argument("--pr-sid", type=int, action="append", default=[],
+                     help="only messages on this stream get --pr-policy (repeatable; "
+                          "default all)")
     return p
 
 

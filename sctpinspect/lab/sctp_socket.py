@@ -20,9 +20,14 @@ SCTP_RECVRCVINFO = 32
 SCTP_SOCKOPT_BINDX_ADD = 100
 SCTP_FRAGMENT_INTERLEAVE = 18
 SCTP_INTERLEAVING_SUPPORTED = 125
+SCTP_PR_SUPPORTED = 113          # struct sctp_assoc_value (RFC 3758 partial reliability)
+SCTP_DEFAULT_PRINFO = 114        # struct sctp_default_prinfo (RFC 7496 4.1)
 # cmsg types
 SCTP_SNDINFO = 2
 SCTP_RCVINFO = 3
+SCTP_PRINFO = 5                  # struct sctp_prinfo cmsg (RFC 6458 5.3.7)
+# PR-SCTP policies (RFC 7496 4; linux/sctp.h SCTP_PR_SCTP_*)
+PR_POLICIES = {"none": 0x0000, "ttl": 0x0010, "rtx": 0x0020, "prio": 0x0030}
 # sndinfo flags
 SCTP_UNORDERED = 1 << 0
 SCTP_ADDR_OVER = 1 << 1
@@ -46,6 +51,7 @@ ADDR_STATES = ["ADDR_AVAILABLE", "ADDR_UNREACHABLE", "ADDR_REMOVED", "ADDR_ADDED
 
 RCVINFO = struct.Struct("@HHHIIIIi")  # sid, ssn, flags, ppid(net order), tsn, cumtsn, context, assoc_id
 SNDINFO = struct.Struct("@HHIIi")     # sid, flags, ppid(net order), context, assoc_id
+PRINFO = struct.Struct("@HI")         # pr_policy, pr_value
 
 
 def sctp_socket(one_to_many: bool = False, family: int = socket.AF_INET) -> socket.socket:
@@ -67,6 +73,20 @@ def enable_interleaving(sock: socket.socket) -> None:
     SCTP_INTERLEAVING_SUPPORTED (RFC 8260 4.3.1), which the kernel refuses without it."""
     sock.setsockopt(SOL_SCTP, SCTP_FRAGMENT_INTERLEAVE, 2)
     sock.setsockopt(SOL_SCTP, SCTP_INTERLEAVING_SUPPORTED, struct.pack("@iI", 0, 1))
+
+
+def enable_prsctp(sock: socket.socket, on: bool = True) -> None:
+    """SCTP_PR_SUPPORTED: offer partial reliability (Forward-TSN-Supported in INIT,
+    RFC 3758 3.1; the kernel's default follows the sysctl ``net.sctp.prsctp_enable``)."""
+    sock.setsockopt(SOL_SCTP, SCTP_PR_SUPPORTED, struct.pack("@iI", 0, int(on)))
+
+
+def set_default_prinfo(sock: socket.socket, policy: str, value: int) -> None:
+    """SCTP_DEFAULT_PRINFO (RFC 7496 4.1): the PR-SCTP policy of messages sent
+    without their own SCTP_PRINFO (the kernel applies its TTL to SNDINFO sends too,
+    the policy bits only with SCTP_PRINFO or no cmsg at all)."""
+    sock.setsockopt(SOL_SCTP, SCTP_DEFAULT_PRINFO,
+                    struct.pack("@iIH2x", 0, value, PR_POLICIES[policy]))
 
 
 def subscribe(sock: socket.socket, *types: int) -> None:
@@ -95,10 +115,15 @@ def bindx(sock: socket.socket, addrs: list[str], port: int) -> None:
 
 
 def send(sock: socket.socket, data: bytes, sid: int = 0, ppid: int = 0, flags: int = 0,
-         assoc_id: int = 0, context: int = 0, to: tuple | None = None) -> int:
-    """sendmsg() with an SCTP_SNDINFO cmsg choosing stream and PPID (PPID in network order)."""
+         assoc_id: int = 0, context: int = 0, to: tuple | None = None,
+         prinfo: tuple[str, int] | None = None) -> int:
+    """sendmsg() with an SCTP_SNDINFO cmsg choosing stream and PPID (PPID in network order);
+    ``prinfo=(policy, value)`` adds an SCTP_PRINFO cmsg: this message's PR-SCTP policy
+    (``"ttl"`` ms, ``"rtx"`` retransmissions, ``"prio"``; RFC 7496)."""
     cmsg = [(SOL_SCTP, SCTP_SNDINFO,
              SNDINFO.pack(sid, flags, socket.htonl(ppid), context, assoc_id))]
+    if prinfo is not None:
+        cmsg.append((SOL_SCTP, SCTP_PRINFO, PRINFO.pack(PR_POLICIES[prinfo[0]], prinfo[1])))
     if to is None:
         return sock.sendmsg([data], cmsg)
     return sock.sendmsg([data], cmsg, 0, to)

@@ -385,7 +385,7 @@ class Topology:
     def server(self, host: Host | str | None = None, port: int = 5000, style: str = "stream",
                bind: list[str] | None = None, streams: int = 10, echo: bool = False,
                assocs: int = 1, timeout: float = 30.0, process: bool = False,
-               interleave: bool = False) -> Peer:
+               interleave: bool = False, prsctp: bool = False) -> Peer:
         """Start a listening kernel SCTP server (ready on return).  ``bind``
         defaults to all the host's addresses (multihomed when several paths).
         Runs in a thread (:class:`ThreadPeer`), or with ``process=True`` as
@@ -399,13 +399,17 @@ class Topology:
             opts.append("--echo")
         if interleave:
             opts.append("--interleave")
+        if prsctp:
+            opts.append("--prsctp")
         return self._start(h, "server", opts, process)
 
     def client(self, host: Host | str | None = None, connect: str | list[str] | None = None,
                port: int = 5000, messages: list[str] = (), style: str = "stream",
                bind: list[str] | None = None, streams: int = 10, echo: bool = False,
                repeat: int = 1, interval: float = 0.0, timeout: float = 30.0,
-               sport: int = 0, process: bool = False, interleave: bool = False) -> Peer:
+               sport: int = 0, process: bool = False, interleave: bool = False,
+               prsctp: bool = False, pr_policy: str | None = None, pr_value: int = 0,
+               pr_sids: list[int] = ()) -> Peer:
         """Start a client that connects, sends ``messages`` (``"SID:PPID:SIZE"`` or
         ``"SID:PPID:=text"``), shuts down gracefully and prints its record.
         ``connect`` defaults to the server host's first address; ``bind`` to
@@ -427,6 +431,13 @@ class Topology:
             opts.append("--echo")
         if interleave:
             opts.append("--interleave")
+        # PR-SCTP (RFC 3758): the policy of each message on ``pr_sids`` (all when empty)
+        if prsctp:
+            opts.append("--prsctp")
+        if pr_policy:
+            opts += ["--pr-policy", pr_policy, "--pr-value", str(pr_value)]
+            for sid in pr_sids:
+                opts += ["--pr-sid", str(sid)]
         return self._start(h, "client", opts, process)
 
     def _start(self, h: Host, role: str, opts: list[str], process: bool):

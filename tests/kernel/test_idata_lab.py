@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sctpinspect.analysis import analyze_file
+from sctpinspect.diagnostics import diagnose_file
 from sctpinspect.lab.tshark import tshark_rows
 
 pytestmark = pytest.mark.kernel
@@ -62,3 +63,10 @@ def test_kernel_idata_messages_reassemble(topology, tmp_path):
         assert idata.fsn_from_zero == 4 and idata.fsn_from_one == 0
     else:
         assert idata.fsn_from_one == 4 and idata.fsn_from_zero == 0
+    # the info finding names the numbering: once for the client, one count per message
+    found = [f for f in diagnose_file(str(pcap)).findings if f.rule == "idata-fsn-from-zero"]
+    if idata.fsn_from_zero:
+        assert len(found) == 1 and found[0].key == 0 and found[0].count == 4, found
+        assert found[0].severity == "info"
+    else:
+        assert found == []

@@ -81,3 +81,89 @@ def _check(crec, pcap, t, tmp_path, capsys, seq):
         sent[m["sid"]].append(m["payload"])
     assert exported == sent
     return mine
+
+
+# PR-SCTP (RFC 3758): streams 1 and 2 carry messages the client sends with the
+# RTX policy and 0 retransmissions (RFC 7496 4.2: an SCTP_PRINFO cmsg), stream 0
+# reliable ones; each message spans 3-5 DATA chunks at MTU 1500.
+PR_MESSAGES = [f"{i % 3}:{46 if i % 3 else 18}:{3000 + 700 * (i % 5)}" for i in range(36)]
+
+
+def test_prsctp_abandoned_messages(topology, tmp_path, capsys):
+    """``messages --json`` marks abandoned exactly the messages a FORWARD TSN gave up.
+
+    The capture is on the receiver's side (server0) and the loss on the sender's
+    egress (client0), so the capture holds what the receiving kernel got: a PR
+    message with a lost fragment is never retransmitted (RTX 0), the sender
+    abandons it and a FORWARD TSN moves the receiver past it (RFC 3758 3.5).
+    Truth from three sides: tshark's DATA and FORWARD TSN chunks on the same
+    capture (which messages were seen in part, how far each FORWARD TSN moved
+    the cumulative TSN and each stream's SSN), and the server's record of the
+    messages its kernel delivered."""
+    from sctpinspect.lab.tshark import tshark_rows
+
+    t = topology()
+    t.netem("client0", loss=15)
+    pcap = tmp_path / "prsctp.pcapng"
+    with t.capture("server0", str(pcap)):
+        srv = t.server(port=5012, streams=8, timeout=120, prsctp=True)
+        cli = t.client(port=5012, messages=PR_MESSAGES, streams=8, timeout=120, prsctp=True,
+                       pr_policy="rtx", pr_value=0, pr_sids=[1, 2])
+        crec, srec = cli.result(timeout=150), srv.result(timeout=150)
+    assert crec["error"] is None and srec["error"] is None, (crec, srec)
+    assert all(("pr" in m) == (m["sid"] != 0) for m in crec["sent"])
+    delivered = {(m["sid"], m["ssn"]): m["size"] for m in srec["received"]}
+
+    # tshark: every DATA chunk from the client (sid, ssn, tsn) and every FORWARD TSN
+    client = t.client_host.addrs[0]
+    seen: dict = defaultdict(list)         # (sid, ssn) -> [tsn]
+    fwd_cum, fwd_ssn = [], defaultdict(int)
+    for row in tshark_rows(pcap, ["ip.src", "sctp.data_sid", "sctp.data_ssn", "sctp.data_tsn_raw",
+                                  "sctp.forward_tsn_tsn", "sctp.forward_tsn_sid",
+                                  "sctp.forward_tsn_ssn"]):
+        src, sids, ssns, tsns, fcum, fsids, fssns = (row + [""] * 7)[:7]
+        if src != client:
+            continue
+        if sids:
+            assert len(sids.split(",")) == len(ssns.split(",")) == len(tsns.split(",")), row
+            for sid, ssn, tsn in zip(sids.split(","), ssns.split(","), tsns.split(",")):
+                seen[(int(sid, 0), int(ssn, 0))].append(int(tsn, 0))   # tshark: sid in hex
+        if fcum:
+            fwd_cum += [int(x, 0) for x in fcum.split(",")]
+        if fsids:
+            for sid, ssn in zip(fsids.split(","), fssns.split(",")):
+                fwd_ssn[int(sid, 0)] = max(fwd_ssn[int(sid, 0)], int(ssn, 0))
+    # seen (in part) and never delivered: abandoned when a FORWARD TSN moved the
+    # cumulative TSN past all of its fragments, else incomplete.  (Linux abandons
+    # every PR message in flight at a T3 expiry, even gap-acked ones, and drops their
+    # unsent fragments; when the cumulative TSN is already past the fragments sent it
+    # sends no FORWARD TSN, so such a message stays incomplete at the receiver.)
+    lost = {k for k in seen if k not in delivered}
+    assert fwd_cum, "the sender sent no FORWARD TSN"
+    want = {k for k in lost if max(seen[k]) <= max(fwd_cum)}
+    assert want, "no message was abandoned: the loss did not hit a PR message"
+    for sid, ssn in lost:
+        assert sid in (1, 2), (sid, ssn)                    # only PR messages are given up
+    for sid, ssn in want:
+        assert ssn <= fwd_ssn[sid]                          # the stream's SSN moved on too
+
+    capsys.readouterr()
+    assert main(["messages", "--json", str(pcap)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    mine = [r for r in rows if r["sender"].rsplit(":", 1)[0].strip("[]") == client]
+    abandoned = {(r["sid"], r["ssn"]) for r in mine if r["status"] == "abandoned"}
+    complete = {(r["sid"], r["ssn"]): r["size"] for r in mine if r["status"] == "complete"}
+    incomplete = {(r["sid"], r["ssn"]) for r in mine if r["status"] == "incomplete"}
+    assert abandoned == want
+    assert incomplete == lost - want
+    assert delivered.items() <= complete.items()
+    # whole in the capture but not delivered: only behind a message of the same stream
+    # that never completed (ordered delivery waits for it, RFC 9260 6.6)
+    for sid, ssn in complete.keys() - delivered.keys():
+        assert any(s == sid and n < ssn for s, n in incomplete), (sid, ssn)
+    assert len(mine) == len(seen)                           # every message seen, once
+    # an abandoned row's TSN range is the fragments the capture holds
+    for r in mine:
+        if r["status"] == "abandoned":
+            tsns = seen[(r["sid"], r["ssn"])]
+            assert r["tsn_first"] == min(tsns) and r["tsn_last"] <= max(tsns)
