@@ -546,7 +546,7 @@ def export_trace(paths, out_dir: str, capture: str, decode_options=None,
         for t in ("associations", "findings"):
             # an association row holds its whole JSON: small batches
             writers[(t, 0)] = _TableWriter(pa, pq, sch[t], _part(out_dir, t, capture),
-                                           batch_rows=256, group_rows=4096)
+                                           batch_rows=256, group_rows=1024)
         _write_associations(writers[("associations", 0)], result.associations)
         _write_findings(writers[("findings", 0)], result.to_json())
         counts["messages"] = len(mw)
