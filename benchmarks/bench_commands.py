@@ -37,6 +37,7 @@ OURS = {
     "assoc --workers 1": ["assoc", "--workers", "1"],         # one process
     "streams": ["streams"],
     "diagnose": ["diagnose"],
+    "diagnose --workers 1": ["diagnose", "--workers", "1"],   # one process
 }
 THEIRS = {
     "tshark -r": ["-r"],
@@ -45,7 +46,8 @@ THEIRS = {
 }
 COMPARE = {"read": "tshark -r", "read --workers 0": "tshark -r",
            "read -T fields": "tshark -T fields", "assoc": "tshark -r",
-           "assoc --workers 1": "tshark -r", "streams": "tshark -r", "diagnose": "tshark -r"}
+           "assoc --workers 1": "tshark -r", "streams": "tshark -r", "diagnose": "tshark -r",
+           "diagnose --workers 1": "tshark -r"}
 
 
 CPU: dict = {}       # command -> CPU seconds (user + system, with its children) of its best round

@@ -70,6 +70,29 @@ def stall():
     return c.out
 
 
+def stall_slow_path():
+    """The SACK of TSN 1 comes 0.5 s after it (frame 6): one RTT sample, RTO = 0.5 + 4 x
+    0.25 = 1.5 s (RFC 9260 6.3.1 C1); TSN 2 (7) is then lost again and again while B
+    SACKs cum 1 at 1 s intervals (frames 9, 11, 13, 15, 17)."""
+    c = mk.Conv().handshake()
+    c.a(mk.data(1)).b(mk.sack(1), dt=0.5)
+    c.a(mk.data(2, ssn=1))
+    for _ in range(5):
+        c.a(mk.data(2, ssn=1), dt=1.0).b(mk.sack(1))
+    return c.out
+
+
+def stall_no_sample():
+    """As :func:`stall`, but TSN 1 is retransmitted (6) before its SACK (7): Karn's rule
+    (6.3.1 C5) leaves no RTT sample, so the RTO is RTO.Min."""
+    c = mk.Conv().handshake()
+    c.a(mk.data(1)).a(mk.data(1), dt=0.5).b(mk.sack(1))
+    c.a(mk.data(2, ssn=1))
+    c.a(mk.data(2, ssn=1), dt=1.0).b(mk.sack(1))
+    c.a(mk.data(2, ssn=1), dt=2.0).b(mk.sack(1))
+    return c.out
+
+
 def pmtu_blackhole():
     """Small DATA (5) gets through; the big TSN 2 (7, 8, 10) never does, while B answers
     A's HEARTBEATs and SACKs."""
@@ -234,6 +257,34 @@ def test_stall(tmp_path):
     assert "stall" not in res.rules()
 
 
+def test_stall_uses_the_measured_rto(tmp_path):
+    # the fast LAN of `stall`: a sample far below RTO.Min, clamped to it
+    r, _ = run_scenario(tmp_path, stall)
+    [s] = by_rule(r)["stall"]
+    assert s.extra["rto"] == 1.0 and s.extra["rto_from"] == "measured"
+    assert "clamped to RTO.Min" in s.message
+    # 0.5 s RTT: RTO 1.5 s, so 3 RTOs are 4.5 s; the SACKs 1, 2, 3, 4 s after the cum
+    # ack stopped (frame 6) are not yet a stall, the one 5 s after (frame 17) is
+    r, _ = run_scenario(tmp_path, stall_slow_path)
+    rules = by_rule(r)
+    [s] = rules["stall"]
+    assert s.extra["rto"] == pytest.approx(1.5, abs=1e-4) and s.extra["rto_from"] == "measured"
+    assert "SRTT 0.500 s, RTTVAR 0.250 s from 1 RTT sample" in s.message
+    assert s.frames == [6, 17]
+    # RTO.Max clamps it (here below the measured 1.5 s): 3.6 s, the SACK 4 s after (15)
+    d = Diagnoser(thresholds={"stall.rto_max": 1.2})
+    res = diagnose_packets(decode_file(str(tmp_path / "stall_slow_path.pcap")), diagnoser=d)
+    [s] = [f for f in res.findings if f.rule == "stall"]
+    assert s.extra["rto"] == 1.2 and "clamped to RTO.Max" in s.message and s.frames == [6, 15, 17]
+
+
+def test_stall_without_rtt_sample_falls_back_to_rto_min(tmp_path):
+    r, _ = run_scenario(tmp_path, stall_no_sample)
+    [s] = by_rule(r)["stall"]
+    assert s.extra["rto"] == 1.0 and s.extra["rto_from"] == "RTO.Min"
+    assert "RTO.Min, no RTT sample" in s.message
+
+
 def test_thresholds_are_named_and_checked():
     assert set(THRESHOLDS) >= {"stall.rtos", "stall.rto", "rwnd-deadlock.seconds",
                                "pmtu-blackhole.retransmissions", "pmtu-blackhole.min_bytes"}
@@ -327,6 +378,33 @@ def test_static_cookie(tmp_path):
     [f] = by_rule(r)["static-cookie"]
     assert f.association == 1 and f.frames == [2, 13] and f.extra["same_as_association"] == 0
     assert r.rules() == {"static-cookie"}
+
+
+def two_cookies():
+    """As :func:`static_cookie`, but the second INIT ACK's cookie differs in its last byte
+    (same length)."""
+    c = mk.Conv().handshake().exchange(n=1).close()
+    d = mk.Conv(c.t + 1.0, a=("10.0.0.1", 5001))
+    d.a(mk.init(), vtag=0).b(mk.init(mk.TB, ack=True).replace(b"COOKIE01", b"COOKIE02"))
+    d.a(mk.COOKIE_ECHO).b(mk.COOKIE_ACK)
+    return c.out + d.out
+
+
+def test_static_cookie_compares_the_bytes(tmp_path):
+    """Cookies of the same length that differ in one byte are different cookies; the cap
+    on remembered cookies is counted and reported by analysis-capped."""
+    from sctpinspect.diagnostics import field
+    r, _ = run_scenario(tmp_path, two_cookies)
+    assert "static-cookie" not in r.rules()
+    old = field.MAX_COOKIES
+    field.MAX_COOKIES = 1
+    try:
+        r, _ = run_scenario(tmp_path, two_cookies)
+    finally:
+        field.MAX_COOKIES = old
+    [cap] = by_rule(r)["analysis-capped"]
+    assert "state cookies" in cap.message
+
 
 
 def test_forward_tsn_partial(tmp_path):

@@ -41,6 +41,9 @@ once per association and subject, with a count ("x12").
   --set NAME=VALUE     override a rule threshold (repeatable), e.g.
                        --set stall.rtos=5 (see --rules for the names)
   --rules              print the rule catalogue and exit
+  --workers N          diagnose in N processes, sharded by association
+                       (default: one per CPU, at most 4, for a file of 16 MiB
+                       or more); the findings are the same as in one process
 
 Several files, or a directory of them, are one trace (merged by time as
 mergecap does, docs/scale.md), so an association of a ring-buffer set is
@@ -74,6 +77,8 @@ def add_arguments(p) -> None:
                    help="print each association's timeline after its findings (text output)")
     p.add_argument("--set", dest="thresholds", action="append", default=[], metavar="NAME=VALUE",
                    help="override a rule threshold, e.g. --set stall.rtos=5 (repeatable)")
+    from ._analysis_common import workers_argument
+    workers_argument(p)
 
 
 def rules_table() -> str:
@@ -129,9 +134,31 @@ def run(args) -> int:
         if not eq:
             raise UserError(f"--set needs NAME=VALUE, not {item!r}")
         overrides[name.strip()] = value.strip()
-    diagnoser = Diagnoser(Analyzer(AnalysisOptions(annotate=marks, keep_messages=False)),
-                          annotate=marks, thresholds=overrides)
-    result = diagnose_packets(packets(), predicate, args.min_severity, diagnoser)
+
+    def make_diagnoser():
+        return Diagnoser(Analyzer(AnalysisOptions(annotate=marks, keep_messages=False)),
+                         annotate=marks, thresholds=overrides)
+    diagnoser = make_diagnoser()      # also checks the --set names before any work
+    result = None
+    shards = _shards(paths, args)
+    if shards > 1:
+        from ..analysis.shard import diagnose_sharded
+        from ..diagnostics import DiagnosisResult
+        from ..pipeline import check_readable, open_records
+        one = paths[0] if len(paths) == 1 else paths
+        if not isinstance(one, list):
+            check_readable(one)
+        merged = diagnose_sharded(lambda: open_records(one), opts, shards, make_diagnoser,
+                                  predicate)
+        if merged is not None:
+            d, frames, matched, err = merged
+            if err is not None:
+                holder["err"] = err
+            if frames:
+                holder["read"] = True
+            result = DiagnosisResult(d, frames, matched, args.min_severity)
+    if result is None:
+        result = diagnose_packets(packets(), predicate, args.min_severity, diagnoser)
     err = holder.get("err")
     if err is not None and not holder.get("read"):
         # Not a capture (or damaged before its first frame): "no findings" would
@@ -146,6 +173,18 @@ def run(args) -> int:
     if err is not None:
         raise err
     return result.exit_status()
+
+
+def _shards(paths, args) -> int:
+    """Processes for the diagnosis (analysis/shard.py): --workers, else one per CPU for
+    a big file; one for standard input and for --timeline (which reads the live state
+    of every association, which the shards do not send back)."""
+    if args.timeline or paths == ["-"] or "-" in paths:
+        return 1
+    if args.workers is not None:
+        return max(1, args.workers)
+    from ..analysis.shard import default_shards
+    return default_shards(paths[0] if len(paths) == 1 else paths)
 
 
 def _default(o):

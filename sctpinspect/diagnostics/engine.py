@@ -70,7 +70,7 @@ class Finding:
     """One diagnosis: a rule that fired, where, and the frames that prove it."""
 
     __slots__ = ("rule", "severity", "rfc", "association", "assoc_label", "frames", "count",
-                 "message", "hint", "key", "first_ts", "extra", "max_frames", "by")
+                 "message", "hint", "key", "first_ts", "extra", "max_frames", "by", "order")
 
     def __init__(self, rule_id: str, association, assoc_label: str, message: str, key=None,
                  severity: str | None = None, max_frames: int = 50):
@@ -89,6 +89,7 @@ class Finding:
         self.extra: dict = {}
         self.max_frames = max_frames
         self.by = None              # the endpoint that sent the ABORT (abort rules)
+        self.order = None           # where it was made (Diagnoser._emit; the shard merge sorts by it)
 
     def add_frame(self, frame: int) -> None:
         if frame in self.frames[-4:]:
@@ -251,6 +252,13 @@ class Diagnoser:
         self.last_ts = None
         self.frames = 0
         self.finished = False
+        # where a new finding is made, kept in Finding.order so that the findings of
+        # several shards (analysis/shard.py) merge into the order one process makes them:
+        # phase 0 = while feeding (_ref: the frame fed), 1 = the end-of-capture checks per
+        # association (_ref: its index), 2 = FieldChecks.finish (_ref: the frame that made
+        # the association's flow), 3 = the capture-wide end checks
+        self._phase = 0
+        self._ref = 0
 
     # ------------------------------------------------------------------ findings
     def _emit(self, new: list, rule_id: str, pkt: Packet | None, assoc, message: str,
@@ -267,6 +275,7 @@ class Diagnoser:
                         (assoc_label(assoc) if assoc is not None else ""), message, key,
                         severity, self.max_frames)
             self._by_key[k] = f
+            f.order = (self._phase, self._ref)
             self.findings.append(f)
             if pkt is not None:
                 f.first_ts = pkt.ts
@@ -290,6 +299,7 @@ class Diagnoser:
             f = Finding(rule_id, None, "further associations", "", "overflow", None, self.max_frames)
             f.extra["folded"] = 0
             self._by_key[k] = f
+            f.order = (self._phase, self._ref)
             self.findings.append(f)
             if pkt is not None:
                 f.first_ts = pkt.ts
@@ -343,6 +353,7 @@ class Diagnoser:
             self.analyzer.feed(pkt)
         self.frames += 1
         self.last_ts = pkt.ts
+        self._ref = pkt.number
         new: list = []
         if pkt.sctp_offset < 0:
             if pkt.icmp is not None:
@@ -851,19 +862,7 @@ class Diagnoser:
         mtu = icmp.get("icmpv6.mtu" if v6 else "icmp.mtu")
         if mtu and (t == 2 if v6 else (t, code) == (3, 4)):
             what += f" (MTU {mtu})"
-        q = None
-        qip = None
-        for c in icmp.children or ():
-            if c.name == "sctp":
-                q = c
-            elif c.name in ("ip", "ipv6"):
-                qip = c
-        sport = q.get("sctp.srcport") if q is not None else None
-        dport = q.get("sctp.dstport") if q is not None else None
-        src = dst = None
-        if qip is not None:
-            src = qip.get("ipv6.src" if qip.name == "ipv6" else "ip.src")
-            dst = qip.get("ipv6.dst" if qip.name == "ipv6" else "ip.dst")
+        src, sport, dst, dport = icmp_quoted(icmp)
         assoc = None
         if sport is not None:
             for a in reversed(self._ports.get(_pkey(sport, dport), ())):
@@ -888,7 +887,9 @@ class Diagnoser:
         self.finished = True
         new: list = []
         end = self.last_ts
+        self._phase = 1
         for a in self.analyzer.associations:
+            self._ref = a.index
             st = self._st.get(a.index)
             if st is None or st.alias is not None:
                 continue
@@ -932,7 +933,9 @@ class Diagnoser:
                     if f is not None:
                         f.extra.setdefault("stalls", []).append(
                             {"frame": d.zero_window_since[0], "end_frame": None, "seconds": None})
+        self._phase = 2
         self.field.finish(new)
+        self._phase, self._ref = 3, 0
         self._offload_heuristic()
         capped = {k: v for k, v in self.analyzer.evicted.items() if v}
         capped.update({k: v for k, v in self.field.evicted.items() if v})
@@ -987,6 +990,25 @@ class Diagnoser:
                 if f.rule not in lst:
                     lst.append(f.rule)
         return out
+
+
+def icmp_quoted(icmp) -> tuple:
+    """(src, sport, dst, dport) of the SCTP packet an ICMP error quotes (None where
+    the quote is too short to say)."""
+    q = None
+    qip = None
+    for c in icmp.children or ():
+        if c.name == "sctp":
+            q = c
+        elif c.name in ("ip", "ipv6"):
+            qip = c
+    sport = q.get("sctp.srcport") if q is not None else None
+    dport = q.get("sctp.dstport") if q is not None else None
+    src = dst = None
+    if qip is not None:
+        src = qip.get("ipv6.src" if qip.name == "ipv6" else "ip.src")
+        dst = qip.get("ipv6.dst" if qip.name == "ipv6" else "ip.dst")
+    return src, sport, dst, dport
 
 
 def _thresholds(overrides):

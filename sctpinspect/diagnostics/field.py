@@ -21,7 +21,10 @@ MAX_FRAGS = 4096       # fragment flags remembered per direction (forward-tsn-pa
 MAX_RETX = 256         # retransmitted TSNs followed per direction (pmtu-blackhole)
 MAX_SIZES = 512        # DATA packet sizes waiting for their ack per direction
 MAX_SECONDARY = 16     # secondary destination addresses followed per association
-MAX_COOKIES = 65536    # State Cookie digests remembered capture-wide (static-cookie)
+MAX_COOKIES = 65536    # State Cookies remembered capture-wide (static-cookie) ...
+MAX_COOKIE_BYTES = 8 << 20   # ... and their bytes at most (Linux cookies are ~300 bytes)
+# RFC 9260 6.3.1 / 16: RTO.Alpha and RTO.Beta of the smoothed RTT (the stall rule's RTO)
+RTO_ALPHA, RTO_BETA = 1 / 8, 1 / 4
 MAX_EVENTS = 64        # timeline events (window, RTO backoff) kept per association
 
 
@@ -34,7 +37,8 @@ class _Dir:
     """One data sender's view for the hang rules."""
 
     __slots__ = ("cum", "since_ts", "since_frame", "answers", "stall", "probes", "zw_frame",
-                 "frags", "retx", "sizes", "max_ok", "deadlock", "frags_lost", "zw_open")
+                 "frags", "retx", "sizes", "max_ok", "deadlock", "frags_lost", "zw_open",
+                 "srtt", "rttvar", "rtt_n", "rtt_after")
 
     def __init__(self):
         self.cum = None            # last cumulative TSN ack of the peer
@@ -46,16 +50,43 @@ class _Dir:
         self.zw_frame = 0          # the zero-window episode the probes belong to
         self.frags = {}            # tsn -> DATA flags of fragments (B/E bits)
         self.retx = {}             # tsn -> [transmissions, min size, max size, frames]
-        self.sizes = []            # (last tsn of a DATA packet, its size), oldest first
+        self.sizes = []            # [last tsn of a DATA packet, size, ts, retransmission?]
         self.max_ok = 0            # largest packet of this sender the peer acknowledged
         self.deadlock = None
         self.frags_lost = False    # the fragment window dropped its oldest entries
         self.zw_open = None        # frame of the zero-window episode under way (timeline)
+        self.srtt = self.rttvar = None   # RFC 9260 6.3.1 from DATA -> SACK samples
+        self.rtt_n = 0
+        self.rtt_after = 0.0       # one sample per round trip (6.3.1 C4): DATA sent after it
+
+    def rto(self, th) -> tuple:
+        """(RTO in s, how it was found): RFC 9260 6.3.1 from the samples, clamped to
+        [stall.rto (RTO.Min), stall.rto_max]; with no sample, RTO.Min."""
+        lo = th["stall.rto"]
+        if self.srtt is None:
+            return lo, "RTO.Min, no RTT sample"
+        r = self.srtt + 4 * self.rttvar
+        how = (f"measured: SRTT {self.srtt:.3f} s, RTTVAR {self.rttvar:.3f} s from "
+               f"{self.rtt_n} RTT sample{'s' if self.rtt_n != 1 else ''}")
+        if r < lo:
+            return lo, how + f", {r:.3f} s clamped to RTO.Min"
+        if r > th["stall.rto_max"]:
+            return th["stall.rto_max"], how + f", {r:.3f} s clamped to RTO.Max"
+        return r, how
+
+    def rtt_sample(self, r: float) -> None:
+        """RFC 9260 6.3.1 C2/C3 (the first sample, then the smoothed update)."""
+        if self.srtt is None:
+            self.srtt, self.rttvar = r, r / 2
+        else:
+            self.rttvar = (1 - RTO_BETA) * self.rttvar + RTO_BETA * abs(self.srtt - r)
+            self.srtt = (1 - RTO_ALPHA) * self.srtt + RTO_ALPHA * r
+        self.rtt_n += 1
 
 
 class _Flow:
     __slots__ = ("dirs", "hbs", "secondary", "ck", "init_tag", "init_ack_ts",
-                 "cookie_ack_how", "events", "events_dropped")
+                 "cookie_ack_how", "events", "events_dropped", "created")
 
     def __init__(self):
         self.dirs = [None, None]
@@ -86,7 +117,8 @@ class FieldChecks:
         self.d = diag
         self.th = th
         self.flows: dict = {}
-        self.cookies: dict = {}
+        self.cookies: dict = {}    # State Cookie bytes -> (association, frame)
+        self.cookie_bytes = 0
         # what a cap dropped and a rule then could not judge (analysis-capped reports it);
         # the windows of recent fragments, retransmissions and packet sizes slide, and
         # only count when a FORWARD TSN falls behind the fragment window
@@ -97,6 +129,7 @@ class FieldChecks:
         f = self.flows.get(assoc.index)
         if f is None:
             f = self.flows[assoc.index] = _Flow()
+            f.created = self.d._ref     # the frame being fed (the shard merge orders by it)
         return f
 
     # ------------------------------------------------------------------ per packet
@@ -171,11 +204,11 @@ class FieldChecks:
         for c in pkt.chunks:
             if c.type == DATA and c.v is not None:
                 last = c.v[0]
+        info = pkt.analysis
         if last is not None:
             if len(d.sizes) >= MAX_SIZES:
                 del d.sizes[0]
-            d.sizes.append((last, size))
-        info = pkt.analysis
+            d.sizes.append((last, size, pkt.ts, bool(info and info.get("retransmitted"))))
         for _k, tsn, first, delay in info.get("retransmitted", ()) if info else ():
             if first is None:
                 continue
@@ -226,12 +259,20 @@ class FieldChecks:
             d.stall = None
             sizes = d.sizes
             i = 0
+            sample = None
             while i < len(sizes) and not lt(cum, sizes[i][0]):
-                if sizes[i][1] > d.max_ok:
-                    d.max_ok = sizes[i][1]
+                e = sizes[i]
+                if e[1] > d.max_ok:
+                    d.max_ok = e[1]
+                # Karn (RFC 9260 6.3.1 C5): never from a retransmitted TSN
+                if not e[3] and e[0] not in d.retx and e[2] >= d.rtt_after:
+                    sample = e
                 i += 1
             if i:
                 del sizes[:i]
+            if sample is not None:      # the newest newly acknowledged packet
+                d.rtt_sample(ts - sample[2])
+                d.rtt_after = ts
             for box in (d.frags, d.retx):     # acknowledged: nothing left to judge
                 while box:
                     t = next(iter(box))
@@ -260,7 +301,8 @@ class FieldChecks:
         return (hi - d.cum) & MASK32
 
     def _stall(self, pkt, assoc, ds, d, new) -> None:
-        limit = self.th["stall.rtos"] * self.th["stall.rto"]
+        rto, how = d.rto(self.th)
+        limit = self.th["stall.rtos"] * rto
         dt = pkt.ts - d.since_ts
         if d.answers < 2 or dt < limit:
             return
@@ -274,10 +316,12 @@ class FieldChecks:
         f = d.stall
         f.message = (f"the cumulative TSN ack for {_label(assoc, ds)}'s DATA stayed at {d.cum} "
                      f"for {dt:.3f} s (from frame {d.since_frame}, more than "
-                     f"{self.th['stall.rtos']} x {self.th['stall.rto']} s RTO) with {n} TSN"
+                     f"{self.th['stall.rtos']} x {rto:.3f} s RTO, {how}) with {n} TSN"
                      f"{'s' if n != 1 else ''} outstanding while "
                      f"{_label(assoc, 1 - ds)} kept answering ({d.answers} SACKs/HEARTBEAT ACKs)")
         f.extra.update({"cum_tsn": d.cum, "seconds": round(dt, 6), "outstanding": n,
+                        "rto": round(rto, 6), "rto_from": "measured" if d.srtt is not None
+                        else "RTO.Min",
                         "summary": f"no progress of the cumulative TSN ack for {dt:.1f} s "
                                    f"while {_label(assoc, 1 - ds)} kept answering"})
 
@@ -452,16 +496,20 @@ class FieldChecks:
                 break
         if cookie is None:
             return
-        h = hash(cookie)
-        hit = self.cookies.get(h)
+        # keyed by the cookie's bytes: the dict compares them, so "the same State Cookie"
+        # is a byte-for-byte match, never a hash collision
+        hit = self.cookies.get(cookie)
         if hit is None:
-            if len(self.cookies) >= MAX_COOKIES:
+            if len(self.cookies) >= MAX_COOKIES \
+                    or self.cookie_bytes + len(cookie) > MAX_COOKIE_BYTES:
                 self.evicted["state cookies"] += 1
                 return
-            self.cookies[h] = (assoc.index, pkt.number, len(cookie))
+            self.cookies[cookie] = (assoc.index, pkt.number)
+            self.cookie_bytes += len(cookie)
             return
-        index, frame, n = hit
-        if index == assoc.index or n != len(cookie):
+        index, frame = hit
+        n = len(cookie)
+        if index == assoc.index:
             return
         f = self.d._emit(new, "static-cookie", pkt, assoc,
                          f"INIT ACK from {_label(assoc, sender)} in frame {pkt.number} carries "
@@ -484,6 +532,7 @@ class FieldChecks:
         an = self.d.analyzer
         end = self.d.last_ts
         for index, fl in self.flows.items():
+            self.d._ref = fl.created
             a = an.associations[index]
             st = self.d._st.get(index)
             if st is None or st.alias is not None:

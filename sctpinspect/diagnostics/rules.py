@@ -326,7 +326,10 @@ def at_least(severity: str, minimum: str) -> bool:
 # Thresholds of the rules that watch patterns over time: name -> (default, meaning).
 # ``Diagnoser(thresholds={...})`` overrides them; docs/diagnostics.md lists them.
 THRESHOLDS = {
-    "stall.rto": (1.0, "seconds taken as one RTO (RFC 9260 16: RTO.Min)"),
+    "stall.rto": (1.0, "RTO.Min (RFC 9260 16), s: the RTO when the capture has no RTT sample "
+                       "(DATA -> SACK) for that sender, else the lower clamp of the RTO "
+                       "measured by RFC 9260 6.3.1 (SRTT + 4 x RTTVAR)"),
+    "stall.rto_max": (60.0, "RTO.Max (RFC 9260 16), s: upper clamp of the measured RTO"),
     "stall.rtos": (3, "RTOs without cumulative TSN ack progress while DATA is outstanding "
                       "and the peer answers"),
     "rwnd-deadlock.seconds": (3.0, "seconds a_rwnd stays 0 while the sender probes"),
