@@ -17,13 +17,13 @@ pyarrow.dataset read ``capture`` as a column).
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 
 from .errors import CaptureFileError, UserError
 
 SCHEMA_VERSION = 2
-BATCH_ROWS = 16384
 TABLES = ("frames", "chunks", "messages", "associations", "findings")
 
 
@@ -86,6 +86,7 @@ class _ChunkPlan:
         cols: dict = {}            # column -> Arrow type, in first-seen order
         self.fields: dict = {}     # column -> Wireshark field
         self.by_type: dict = {}    # chunk type -> ((v position, column), ...), ((mask, is_bool, column), ...)
+        self.row_len: dict = {}    # chunk type -> the positions of its v (CHUNK_TYPES row names)
         for t in CHUNK_COLUMN_TYPES:
             row = CHUNK_TYPES[t]
             vals = []
@@ -102,6 +103,7 @@ class _ChunkPlan:
                 self.fields[c] = name
                 flags.append((mask, is_bool, c))
             self.by_type[t] = (tuple(vals), tuple(flags))
+            self.row_len[t] = tuple(row.names)
         self.value_columns = dict(cols)     # scalar columns; then the list columns
         self.lists = []
         for c, name, where in LIST_COLUMNS:
@@ -181,47 +183,75 @@ def schemas(pa):
 
 
 # ----------------------------------------------------------------- writing
-class _TableWriter:
-    """Columns buffered as Python lists, flushed as one record batch every
-    BATCH_ROWS rows (constant memory)."""
+# Memory flat in file size: rows wait as tuples (one per row, no per-field
+# list append) for at most BATCH_ROWS rows, then become one Arrow record batch;
+# batches are written as one Parquet row group once GROUP_ROWS rows wait
+# (Arrow's columns cost a few bytes per value, the Python rows ~10x that).
+BATCH_ROWS = 4096
+GROUP_ROWS = 16384
 
-    def __init__(self, pa, pq, schema, path, sparse=()):
+
+class _TableWriter:
+    """Rows of one Parquet file: ``rows`` holds a tuple per row in the order
+    of ``names`` (the schema's, less the columns ``extra(n)`` computes at
+    flush); flushed every BATCH_ROWS rows into a record batch, written every
+    GROUP_ROWS rows as one row group."""
+
+    def __init__(self, pa, pq, schema, path, constant=None, batch_rows=None, group_rows=None):
         self.pa = pa
+        self.batch_rows = batch_rows or BATCH_ROWS
+        self.group_rows = group_rows or GROUP_ROWS
         self.schema = schema
-        self.names = schema.names
-        # dense columns: a list with a value (or None) per row; sparse ones (the
-        # chunk value columns, mostly null): {row: value}, so a chunk costs only
-        # the columns its type fills
-        self.cols = {n: ({} if n in sparse else []) for n in self.names}
-        self.sparse = frozenset(sparse)
-        self.rows = 0
+        # columns given once for the whole file (capture_file): not in the row tuples
+        self.constant = dict(constant or {})
+        self.names = [n for n in schema.names if n not in self.constant]
+        self.rows = []
         self.rows_total = 0        # rows already flushed
+        self.pending = []          # record batches not yet written
+        self.pending_rows = 0
+        self.last_columns = None
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.tmp = path + ".tmp"
         self.path = path
         self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
 
-    def flush(self):
-        if not self.rows:
-            return
+    def __len__(self):
+        return self.rows_total + len(self.rows)
+
+    def add(self, row):
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_rows:
+            self.flush()
+
+    def columns(self, n):
+        """``{column: pyarrow.Array}`` of the buffered rows (``n`` of them)."""
         pa = self.pa
-        arrays = []
-        for f in self.schema:
-            col = self.cols[f.name]
-            if f.name in self.sparse:
-                dense = [None] * self.rows
-                for i, v in col.items():
-                    dense[i] = v
-                col = dense
-            arrays.append(pa.array(col, type=f.type))
-        self.writer.write_batch(pa.record_batch(arrays, schema=self.schema))
-        self.rows_total += self.rows
-        for v in self.cols.values():
-            v.clear()
-        self.rows = 0
+        out = {}
+        cols = zip(*self.rows) if n else [()] * len(self.names)
+        for name, col in zip(self.names, cols):
+            out[name] = pa.array(col, type=self.schema.field(name).type)
+        return out
+
+    def flush(self, final=False):
+        n = len(self.rows)
+        if n:
+            pa = self.pa
+            cols = self.last_columns = self.columns(n)
+            for c, v in self.constant.items():
+                cols[c] = pa.array([v] * n, type=self.schema.field(c).type)
+            self.pending.append(pa.record_batch([cols[f.name] for f in self.schema],
+                                                schema=self.schema))
+            self.pending_rows += n
+            self.rows_total += n
+            self.rows.clear()
+        if self.pending and (final or self.pending_rows >= self.group_rows):
+            self.writer.write_table(self.pa.Table.from_batches(self.pending, self.schema),
+                                    row_group_size=max(self.pending_rows, 1))
+            self.pending.clear()
+            self.pending_rows = 0
 
     def close(self):
-        self.flush()
+        self.flush(final=True)
         self.writer.close()
         os.replace(self.tmp, self.path)
 
@@ -231,6 +261,107 @@ class _TableWriter:
         finally:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
+
+
+# chunk columns that repeat the chunk's frame: taken from the frames batch
+CHUNK_FROM_FRAME = ("frame_number", "frame_time_epoch", "src", "dst", "sctp_srcport",
+                    "sctp_dstport", "sctp_verification_tag", "checksum_status",
+                    "sctp_assoc_index")
+# the chunk's own header columns, the row tuple after its frame's row index
+CHUNK_HEADER = ("chunk_index", "chunk_name", "sctp_chunk_type", "sctp_chunk_flags",
+                "sctp_chunk_length")
+
+
+class _ChunkWriter(_TableWriter):
+    """The chunks of one file part.  A row is ``(frame row, chunk index, name,
+    type, flags, length)``; the columns that repeat the frame are taken (Arrow
+    ``take``) from the frames batch flushed at the same time, and the typed
+    value columns are built per chunk type from the compact values ``Chunk.v``
+    kept by reference (``by_type[t]``: rows and v tuples), so a chunk costs one
+    tuple and no per-field Python object until the flush."""
+
+    def __init__(self, pa, pq, schema, path, plan, constant=None):
+        super().__init__(pa, pq, schema, path, constant)
+        self.plan = plan
+        self.typed = {t: ([], [], len(plan.row_len[t])) for t in plan.by_type}
+        self.frames = None                      # the frames columns of this flush
+        self.last_columns = None
+        # column -> ((chunk type, v position or flag (mask, is_bool) or list pick), ...)
+        fill: dict = {}
+        for t, (vals, flags) in plan.by_type.items():
+            for j, c in vals:
+                fill.setdefault(c, []).append((t, "v", j))
+            for mask, is_bool, c in flags:
+                fill.setdefault(c, []).append((t, "flag", (mask, is_bool)))
+        for c, where in plan.lists:
+            for t, w in where.items():
+                fill.setdefault(c, []).append((t, "list", w))
+        for t, j in USER_DATA_LENGTH.items():
+            fill.setdefault("user_data_length", []).append((t, "v", j))
+        self.fill = fill
+
+    def add_chunk(self, row, ctype, v, flags):
+        r = len(self.rows)
+        self.rows.append(row)
+        typed = self.typed.get(ctype)
+        if typed is not None:
+            rows, vs, width = typed
+            if v is None:
+                v = (None,) * width
+            elif len(v) < width:             # a truncated chunk: absent values
+                v = tuple(v) + (None,) * (width - len(v))
+            rows.append(r)
+            vs.append((v, flags))
+
+    def columns(self, n):
+        pa = self.pa
+        import pyarrow.compute as pc
+        sch = self.schema
+        dense = list(zip(*self.rows))
+        idx = pa.array(dense[0], type=pa.int32())
+        out = {c: pc.take(self.frames[c], idx) for c in CHUNK_FROM_FRAME}
+        for name, col in zip(CHUNK_HEADER, dense[1:]):
+            out[name] = pa.array(col, type=sch.field(name).type)
+        # value columns: the values of the chunks of the types that fill the
+        # column, placed on their rows by a take whose other indices are null
+        place_cache = {}
+        for c, where in self.fill.items():
+            typ = sch.field(c).type
+            types = tuple(t for t, _k, _a in where if self.typed[t][0])
+            if not types:
+                out[c] = pa.nulls(n, typ)
+                continue
+            place = place_cache.get(types)
+            if place is None:
+                pos = [None] * n
+                k = 0
+                for t in types:
+                    for r in self.typed[t][0]:
+                        pos[r] = k
+                        k += 1
+                place = place_cache[types] = pa.array(pos, type=pa.int32())
+            vals = []
+            for t, kind, arg in where:
+                vs = self.typed[t][1]
+                if not vs:
+                    continue
+                if kind == "v":
+                    vals.extend([v[arg] for v, _f in vs])
+                elif kind == "flag":
+                    mask, is_bool = arg
+                    vals.extend([(f & mask != 0) if is_bool else f & mask for _v, f in vs])
+                else:
+                    j, pick = arg
+                    if pick is None:
+                        vals.extend([None if v[j] is None else list(v[j]) for v, _f in vs])
+                    else:
+                        vals.extend([None if v[j] is None else [x[pick] for x in v[j]]
+                                     for v, _f in vs])
+            out[c] = pc.take(pa.array(vals, type=typ), place)
+        for rows, vs, _w in self.typed.values():
+            rows.clear()
+            vs.clear()
+        return out
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -289,7 +420,6 @@ def export_trace(paths, out_dir: str, capture: str, decode_options=None,
     paths = list(paths)
     sch, plan = schemas(pa)
     writers = {}          # (table, part) -> _TableWriter
-    sparse_chunks = set(plan.columns) | {"user_data_length"}
     if len(paths) == 1:
         merged = None
         records = open_records(paths[0])
@@ -304,136 +434,93 @@ def export_trace(paths, out_dir: str, capture: str, decode_options=None,
     def file_writers(k):
         fw = writers.get(("frames", k))
         if fw is None:
-            fw = writers[("frames", k)] = _TableWriter(pa, pq, sch["frames"],
-                                                       _part(out_dir, "frames", capture, k))
-            writers[("chunks", k)] = _TableWriter(pa, pq, sch["chunks"],
-                                                  _part(out_dir, "chunks", capture, k),
-                                                  sparse_chunks)
+            const = {"capture_file": files[k]}
+            fw = writers[("frames", k)] = _TableWriter(
+                pa, pq, sch["frames"], _part(out_dir, "frames", capture, k), const)
+            writers[("chunks", k)] = _ChunkWriter(
+                pa, pq, sch["chunks"], _part(out_dir, "chunks", capture, k), plan, const)
         return fw, writers[("chunks", k)]
 
+    def flush_part(fw, cw, final=False):
+        # together: the chunk rows point at this batch's frame rows
+        fw.flush(final)
+        cw.frames = fw.last_columns if cw.rows else None
+        cw.flush(final)
+        cw.frames = fw.last_columns = None
+
     def close_part(k):
-        for t in ("frames", "chunks"):
-            w = writers.pop((t, k), None)
-            if w is not None:
+        fw = writers.pop(("frames", k), None)
+        cw = writers.pop(("chunks", k), None)
+        if fw is not None:
+            flush_part(fw, cw, final=True)
+            for w in (fw, cw):
                 w.close()
                 written.append(w.path)
 
     try:
-        by_type = plan.by_type
-        lists = plan.lists
         counts = {"frames": 0, "chunks": 0}
-        closed = set()
+        names = {t: row.name for t, row in CHUNK_TYPES.items()}
+        sev_rank = _SEV_RANK.get
+        parts = {}
 
         def add(pkt):
             rec = pkt.record
             k = merged.file_index if merged is not None else 0
             per_file[k] += 1
-            fw, cw = file_writers(k)
-            F, C = fw.cols, cw.cols
-            name = files[k]
+            part = parts.get(k)
+            if part is None or ("frames", k) not in writers:
+                part = parts[k] = file_writers(k)
+            fw, cw = part
             info = pkt.analysis
             ai = info["assoc_index"] if info else None
             ts = rec.ts_ns
-            F["capture_file"].append(name)
-            F["frame_number"].append(rec.number)
             if not -_I64 <= ts < _I64:
                 ts = None          # timestamp[ns] is int64: past 2262 (before 1677) is null
-            F["frame_time_epoch"].append(ts)
-            F["frame_len"].append(rec.wirelen)
-            F["frame_cap_len"].append(len(rec.data))
-            F["frame_interface_id"].append(rec.interface)
-            F["ip_version"].append(pkt.ip_version or None)
-            F["src"].append(pkt.src)
-            F["dst"].append(pkt.dst)
-            F["encap"].append(pkt.encap)
-            F["icmp"].append(pkt.icmp is not None)
             sctp = pkt.sctp_offset >= 0
             notes = pkt.notes
+            chunks = pkt.chunks
             have = 12 if sctp else 0       # common-header bytes present
-            if sctp and notes:
-                for n in notes:
-                    if n.key == "sctpinspect.header_truncated":
-                        have = n.length    # the note covers the bytes there are
-            F["sctp_srcport"].append(pkt.sport if have >= 2 else None)
-            F["sctp_dstport"].append(pkt.dport if have >= 4 else None)
-            F["sctp_verification_tag"].append(pkt.vtag if have >= 8 else None)
-            F["sctp_checksum"].append(pkt.checksum if have >= 12 else None)
-            F["checksum_status"].append(pkt.checksum_status if sctp else None)
-            F["chunks"].append(len(pkt.chunks))
-            F["expert_notes"].append(len(notes))
-            F["expert_max_severity"].append(
-                max((n.severity for n in notes), key=lambda s: _SEV_RANK.get(s, 0)) if notes else None)
-            F["sctp_assoc_index"].append(ai)
-            fw.rows += 1
+            if notes:
+                if sctp:
+                    for n in notes:
+                        if n.key == "sctpinspect.header_truncated":
+                            have = n.length    # the note covers the bytes there are
+                sev = max((n.severity for n in notes), key=lambda s: sev_rank(s, 0))
+            else:
+                sev = None
+            fr = len(fw.rows)
+            # in the order of the frames schema (less capture_file)
+            fw.rows.append((
+                rec.number, ts, rec.wirelen, len(rec.data), rec.interface,
+                pkt.ip_version or None, pkt.src, pkt.dst, pkt.encap, pkt.icmp is not None,
+                pkt.sport if have >= 2 else None, pkt.dport if have >= 4 else None,
+                pkt.vtag if have >= 8 else None, pkt.checksum if have >= 12 else None,
+                pkt.checksum_status if sctp else None, len(chunks), len(notes), sev, ai))
             counts["frames"] += 1
-            if sctp:
-                for i, ch in enumerate(pkt.chunks):
+            if sctp and chunks:
+                add_chunk = cw.add_chunk
+                for i, ch in enumerate(chunks):
                     t = ch.type
-                    C["capture_file"].append(name)
-                    C["frame_number"].append(rec.number)
-                    C["frame_time_epoch"].append(ts)
-                    C["src"].append(pkt.src)
-                    C["dst"].append(pkt.dst)
-                    C["sctp_srcport"].append(pkt.sport)
-                    C["sctp_dstport"].append(pkt.dport)
-                    C["sctp_verification_tag"].append(pkt.vtag)
-                    C["checksum_status"].append(pkt.checksum_status)
-                    C["sctp_assoc_index"].append(ai)
-                    C["chunk_index"].append(i)
-                    row = CHUNK_TYPES.get(t)
-                    C["chunk_name"].append(row.name if row is not None else None)
-                    C["sctp_chunk_type"].append(t)
-                    C["sctp_chunk_flags"].append(ch.flags)
-                    C["sctp_chunk_length"].append(ch.clen)
-                    r = cw.rows
-                    plan_t = by_type.get(t)
-                    v = ch.v
-                    if plan_t is not None:
-                        vals, flags = plan_t
-                        if v is not None:
-                            n = len(v)
-                            for j, c in vals:
-                                if j < n and v[j] is not None:
-                                    C[c][r] = v[j]
-                        fl = ch.flags
-                        for mask, is_bool, c in flags:
-                            C[c][r] = (fl & mask != 0) if is_bool else fl & mask
-                        if v is not None:
-                            for c, where in lists:
-                                w = where.get(t)
-                                if w is not None and w[0] < len(v) and v[w[0]] is not None:
-                                    items = v[w[0]]
-                                    k2 = w[1]
-                                    C[c][r] = list(items) if k2 is None else [x[k2] for x in items]
-                            u = USER_DATA_LENGTH.get(t)
-                            if u is not None and u < len(v):
-                                C["user_data_length"][r] = v[u]
-                    cw.rows += 1
-                    counts["chunks"] += 1
-                if cw.rows >= BATCH_ROWS:
-                    cw.flush()
-            if fw.rows >= BATCH_ROWS:
-                fw.flush()
+                    fl = ch.flags
+                    add_chunk((fr, i, names.get(t), t, fl, ch.clen), t, ch.v, fl)
+                counts["chunks"] += len(chunks)
+            if fr + 1 >= BATCH_ROWS or len(cw.rows) >= BATCH_ROWS:
+                flush_part(fw, cw)
             if merged is not None and merged.finished:
                 # a file whose last record this was: its parts are complete
                 for j in merged.finished:
                     close_part(j)
-                    closed.add(j)
                 merged.finished.clear()
             if on_frame is not None:
                 on_frame(pkt)
 
         mw = writers[("messages", 0)] = _TableWriter(pa, pq, sch["messages"],
                                                      _part(out_dir, "messages", capture))
+        mrow = operator.itemgetter(*mw.names)
+        madd = mw.add
 
         def message(row):
-            d = row.to_dict()
-            M = mw.cols
-            for c in mw.names:
-                M[c].append(d[c])
-            mw.rows += 1
-            if mw.rows >= BATCH_ROWS:
-                mw.flush()
+            madd(mrow(row.to_dict()))
 
         # the analysis options of `assoc`, `messages` and `diagnose` (same results as
         # theirs): one Analyzer, the message collector on it, the diagnoser after it
@@ -457,10 +544,12 @@ def export_trace(paths, out_dir: str, capture: str, decode_options=None,
         for k in list({k for (_t, k) in writers if _t == "frames"}):
             close_part(k)
         for t in ("associations", "findings"):
-            writers[(t, 0)] = _TableWriter(pa, pq, sch[t], _part(out_dir, t, capture))
+            # an association row holds its whole JSON: small batches
+            writers[(t, 0)] = _TableWriter(pa, pq, sch[t], _part(out_dir, t, capture),
+                                           batch_rows=256, group_rows=1024)
         _write_associations(writers[("associations", 0)], result.associations)
         _write_findings(writers[("findings", 0)], result.to_json())
-        counts["messages"] = mw.rows_total + mw.rows
+        counts["messages"] = len(mw)
         counts["associations"] = len(result.associations)
         counts["findings"] = len(result.findings)
         counts["files"] = per_file
@@ -503,33 +592,27 @@ def _json_default(o):
 
 
 def _write_associations(w, associations):
-    A = w.cols
+    """One row per association (``assoc --json``'s object), in the schema's order."""
+    keep = ("endpoint", "port", "addresses", "vtag", "state")
     for a in associations:
         d = a.to_dict()
-        A["assoc_index"].append(d["assoc_index"])
-        A["endpoints"].append([{k: e[k] for k in ("endpoint", "port", "addresses", "vtag", "state")}
-                               for e in d["endpoints"]])
-        for k in ("first_frame", "last_frame", "first_time", "last_time", "duration", "packets",
-                  "inferred", "ended", "end_reason", "end_frame"):
-            A[k].append(d[k])
         dirs = d["directions"]
-        for k in ("messages", "message_bytes", "retransmissions", "data_chunks"):
-            A[k].append([x[k] for x in dirs])
-        A["json"].append(json.dumps(d, default=_json_default))
-        w.rows += 1
+        w.add((d["assoc_index"], [{k: e[k] for k in keep} for e in d["endpoints"]],
+               d["first_frame"], d["last_frame"], d["first_time"], d["last_time"],
+               d["duration"], d["packets"], d["inferred"], d["ended"], d["end_reason"],
+               d["end_frame"], [x["messages"] for x in dirs], [x["message_bytes"] for x in dirs],
+               [x["retransmissions"] for x in dirs], [x["data_chunks"] for x in dirs],
+               json.dumps(d, default=_json_default)))
 
 
 def _write_findings(w, findings):
-    R = w.cols
+    """One row per finding (``diagnose --json``'s object), in the schema's order."""
     for f in findings:
-        for k in ("rule", "severity", "rfc", "association", "endpoints", "frames", "count",
-                  "message", "hint"):
-            R[k].append(f[k])
         det = f.get("details")
-        R["details"].append(None if det is None else json.dumps(det, default=_json_default))
-        for k in ("id", "caused_by", "depth", "verdict"):
-            R[k].append(f.get(k))
-        w.rows += 1
+        w.add((f["rule"], f["severity"], f["rfc"], f["association"], f["endpoints"], f["frames"],
+               f["count"], f["message"], f["hint"],
+               None if det is None else json.dumps(det, default=_json_default),
+               f.get("id"), f.get("caused_by"), f.get("depth"), f.get("verdict")))
 
 
 def export(paths, out_dir: str, decode_options=None, progress=None, each: bool = False,
