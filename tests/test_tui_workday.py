@@ -128,11 +128,20 @@ VIEW_KEYS = [("1", "list"), ("2", "assoc-table"), ("3", "msg-table"), ("4", "flo
              ("5", "tsn-plot"), ("6", "diag-scroll"), ("7", "send-role")]
 
 
+async def _until(pilot, cond, timeout: float = 10.0) -> None:
+    """Wait for the app to reach ``cond()`` (a loaded machine paints slowly); the
+    caller's assert then says what was not reached."""
+    import time
+    end = time.monotonic() + timeout
+    while not cond() and time.monotonic() < end:
+        await pilot.pause(0.05)
+
+
 def test_each_view_key_focuses_its_main_widget_and_no_key_is_typed_into_a_field():
     async def body(app, pilot):
         for key, wid in VIEW_KEYS + VIEW_KEYS[::-1]:
             await pilot.press(key)
-            await pilot.pause(0.3)
+            await _until(pilot, lambda: app.focused is not None and app.focused.id == wid)
             assert app.focused is not None and app.focused.id == wid, (key, app.focused)
         # from the Send view the next keys are commands, not text in a hidden field
         await pilot.press("7")
