@@ -5,10 +5,11 @@ One streaming pass per capture file: the one loop (:class:`Pipeline`) decodes
 each frame once, the diagnoser (and the Analyzer inside it) sees each packet,
 and the export reads the same compact record -- the Packet's quick attributes
 and each ``Chunk.v`` named by its ``CHUNK_TYPES`` row -- never the tree.  Rows
-are buffered per column and written every ``BATCH_ROWS`` rows as one record
-batch through ``pyarrow.parquet.ParquetWriter``, so memory does not grow with
-the file (benchmarks/bench_export.py).  ``associations`` and ``findings`` are
-what ``assoc --json`` and ``diagnose --json`` print, written at the end.
+wait as tuples for at most ``BATCH_ROWS`` rows, become one Arrow record batch,
+and are written through ``pyarrow.parquet.ParquetWriter`` as row groups of
+several batches, so memory does not grow with the file (benchmarks/bench_export.py,
+tests/test_export_memory.py).  ``associations`` and ``findings`` are what
+``assoc --json`` and ``diagnose --json`` print, written in small batches at the end.
 
 Layout: ``DIR/<table>/capture=<name>/part-0.parquet`` (a Hive-partitioned
 dataset per table, one partition per capture file; DuckDB, Spark, Polars and
