@@ -255,7 +255,7 @@ class _Lab:
         groups = _shards(nodeids, vms)
         self.shards = [_Shard(self.rundir, i, g) for i, g in enumerate(groups)]
         # beside pytest-xdist workers the guests share the CPU with the host tests
-        default = vm.DEFAULT_VM_TIMEOUT * (1.5 if hasattr(session.config, "workerinput") else 1)
+        default = vm.DEFAULT_VM_TIMEOUT * (2.5 if hasattr(session.config, "workerinput") else 1)
         timeout = float(os.environ.get("SCTPINSPECT_LAB_TIMEOUT", default))
         cpus = 1 if len(self.shards) > 1 else None
         start = time.monotonic()

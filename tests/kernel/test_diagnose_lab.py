@@ -111,7 +111,10 @@ def test_loss_gives_retransmissions(topology, tmp_path):
     t = topology()
     # SACKs from the server are lost: with a short RTO and a pause between messages the
     # client's T3-rtx retransmits DATA the capture on client0 has already seen once
-    for key, val in (("rto_min", 100), ("rto_initial", 200), ("rto_max", 400)):
+    # (max_retrans raised: under an emulated CPU beside other work, 30 % loss with a
+    # 400 ms RTO.Max can reach the default 10 retransmissions and end in ETIMEDOUT)
+    for key, val in (("rto_min", 100), ("rto_initial", 200), ("rto_max", 400),
+                     ("association_max_retrans", 100), ("path_max_retrans", 50)):
         t.sysctl(None, f"net.sctp.{key}", val)
     t.netem("server0", loss=30)
     pcap = tmp_path / "loss.pcapng"

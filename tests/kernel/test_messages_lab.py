@@ -144,8 +144,10 @@ def test_prsctp_abandoned_messages(topology, tmp_path, capsys):
     assert want, "no message was abandoned: the loss did not hit a PR message"
     for sid, ssn in lost:
         assert sid in (1, 2), (sid, ssn)                    # only PR messages are given up
-    for sid, ssn in want:
-        assert ssn <= fwd_ssn[sid]                          # the stream's SSN moved on too
+    # (not asserted: that each stream's FORWARD TSN SSN reaches every such message. A CI
+    # run saw message 11 behind the new cumulative TSN with the stream's skipped SSN at
+    # 10: its sent fragments were acked normally and its unsent tail dropped, so Linux
+    # listed no SSN for it. The TSNs, not the SSNs, say what a receiver gives up.)
 
     capsys.readouterr()
     assert main(["messages", "--json", str(pcap)]) == 0
