@@ -5,11 +5,10 @@ the oracle is the app's own state and status line as the user sees them.
 """
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from conftest import PUBLIC
+from test_tui_workday import run_app   # the one pilot harness (settled views)
 from sctpinspect.tui.app import SctpInspectApp
 from sctpinspect.tui.views import VIEWS
 from sctpinspect.tui.widgets import PacketList
@@ -17,22 +16,6 @@ from sctpinspect.tui.widgets import PacketList
 SCTP_TEST = PUBLIC / "pkts" / "sctp-test.cap"
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def run_app(path, body, size=(200, 50)):
-    async def main():
-        app = SctpInspectApp(str(path))
-        async with app.run_test(size=size) as pilot:
-            for _ in range(400):
-                await pilot.pause(0.05)
-                if app.store.analysis_done and app.current_packet is not None:
-                    break
-            for mounting in app.mount_views():
-                await mounting
-            await pilot.pause(0.3)
-            await body(app, pilot)
-            app.shutdown()
-    asyncio.run(main())
 
 
 def _keys(bindings):
