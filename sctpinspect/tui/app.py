@@ -23,7 +23,7 @@ from ..errors import UserError
 from .store import Indexer, PacketStore
 from .views import VIEWS, DeferredPane, FocusStatic, Table, View  # noqa: F401
 from .views.packets import PacketsView
-from .widgets import ColumnHeader, PacketList
+from .widgets import ColumnHeader, PacketList, ViewTabs
 
 HELP_GENERAL = """\
 [b]sctpinspect — keys[/b]
@@ -294,7 +294,7 @@ class SctpInspectApp(App):
                               "sctp.data_sid == 1   (press / to edit, Enter to apply)",
                               id="filter")
             yield Label("", id="filter-error")
-        with TabbedContent(initial=VIEWS[0].view_id, id="tabs"):
+        with ViewTabs(initial=VIEWS[0].view_id, id="tabs"):
             for cls in VIEWS:           # the table of views: one tab each, in order
                 pane = cls()
                 with pane:

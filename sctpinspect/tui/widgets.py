@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent, TabPane
 
 from .store import (K_ABORT, K_BAD, K_CONTROL, K_DATA, K_HANDSHAKE, K_HEARTBEAT, K_OTHER, K_SACK,
                     K_SHUTDOWN)
@@ -61,6 +61,22 @@ def format_row(cells, width: int) -> str:
     for w, c in zip(column_widths(width), cells):
         parts.append(_fit(str(c), w))
     return " ".join(parts)[:max(width, 0)].ljust(max(width, 0))
+
+
+class ViewTabs(TabbedContent):
+    """The views' tabs. Textual's TabbedContent makes a pane active when a
+    widget in it takes focus, by a message that bubbles up from the pane; a
+    view key pressed before that message arrives (7 then 6, quickly, on a
+    loaded machine) would be undone by it and land back on the old view. A
+    pane's message counts only while the focus is still inside that pane."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        # Textual calls this handler of each class up the MRO in turn;
+        # prevent_default() keeps TabbedContent's own from running.
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors_with_self:
+            event.stop()            # stale: the focus has moved on since
+            event.prevent_default()
 
 
 class PacketList(ScrollView, can_focus=True):
